@@ -14,7 +14,7 @@ all: setup $(BUILD)/Makefile
 setup:
 	@scripts/setup.sh
 
-configure: configure.ac Makefile.am $(wildcard */local.mk src/*/local.mk tests/*/local.mk)
+configure: configure.ac Makefile.am $(wildcard */local.mk src/*/*.mk tests/*/local.mk)
 	autoreconf -fi >/dev/null
 
 $(BUILD)/Makefile: configure

@@ -43,6 +43,15 @@ struct cfg_opt {
 int cfg_load(const struct cfg_opt *opts, size_t n, int argc, char **argv,
 	char **envp, char *err, size_t errlen);
 
+/*
+ * cfg_load with the config file's text given in memory instead of read
+ * from --config / LK_CONFIG (name is used in messages as "name:line").
+ * For tests and fuzzing.
+ */
+int cfg_load_buf(const struct cfg_opt *opts, size_t n, int argc, char **argv,
+	char **envp, const char *name, const char *data, size_t len, char *err,
+	size_t errlen);
+
 /* Print "--flag / ENV: help (default X)" lines for --help. */
 void cfg_usage(const struct cfg_opt *opts, size_t n, FILE *out);
 

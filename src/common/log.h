@@ -7,6 +7,7 @@
 #define LK_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h> /* NULL, for the value lists */
 
 enum log_level {
 	LOG_DEBUG = 0,

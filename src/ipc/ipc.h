@@ -88,6 +88,10 @@ struct ipc_msg {
 
 /* Helper to fill an ipc_str from a C string (NULL gives an empty string). */
 struct ipc_str ipc_cstr(const char *s);
+/* 1 if the view equals the C string c (NULL counts as ""). */
+int ipc_str_eq(struct ipc_str s, const char *c);
+/* Copy a view into dst as a NUL-terminated string, truncating to dstlen - 1; returns s.len. */
+size_t ipc_str_copy(char *dst, size_t dstlen, struct ipc_str s);
 
 /* Serialize msg into out (capacity cap). Returns the length or a negative lk_err. */
 int ipc_pack(const struct ipc_msg *msg, uint8_t *out, size_t cap);
@@ -107,6 +111,9 @@ const char *ipc_type_name(enum ipc_type t);
 struct ev_loop;
 struct ipc_peer;
 
+#define IPC_QUEUE_MAX 256                /* datagrams waiting for the socket */
+#define IPC_RAW_MAX (IPC_MAX_MSG + 4096) /* ipc_peer_send_raw limit */
+
 /* A well-formed message arrived. */
 typedef void (*ipc_msg_cb)(struct ipc_peer *peer, const struct ipc_msg *msg, void *arg);
 /*
@@ -116,15 +123,32 @@ typedef void (*ipc_msg_cb)(struct ipc_peer *peer, const struct ipc_msg *msg, voi
  */
 typedef void (*ipc_close_cb)(struct ipc_peer *peer, int err, void *arg);
 
-/* Takes ownership of fd (made non-blocking and close-on-exec). */
+/*
+ * Takes ownership of fd (made non-blocking and close-on-exec; closed on
+ * failure too). Callbacks run only from the loop (or ipc_peer_read_pending),
+ * never from inside ipc_peer_send. NULL on failure.
+ */
 struct ipc_peer *ipc_peer_new(struct ev_loop *loop, int fd, ipc_msg_cb on_msg,
 	ipc_close_cb on_close, void *arg);
-/* Queue a message (bounded queue). 0, or negative lk_err. */
+/*
+ * Queue a message (bounded queue of IPC_QUEUE_MAX datagrams; when nothing is
+ * queued the datagram is written at once). 0, LK_EAGAIN when the queue is
+ * full, LK_ECLOSED after on_close, or another negative lk_err / -errno.
+ */
 int ipc_peer_send(struct ipc_peer *peer, const struct ipc_msg *msg);
-/* Send raw bytes as one datagram (tests use it to send hostile input). */
+/*
+ * Send raw bytes as one datagram (tests use it to send hostile input). Up to
+ * IPC_RAW_MAX bytes, so an oversized datagram can be sent on purpose.
+ */
 int ipc_peer_send_raw(struct ipc_peer *peer, const void *data, size_t len);
 /* Try to write everything queued now (blocking up to timeout_ms); used before exit. */
 void ipc_peer_flush(struct ipc_peer *peer, int timeout_ms);
+/*
+ * Dispatch, now, the datagrams already waiting on the socket (on_msg /
+ * on_close as usual). For the supervisor when a child has exited: what it
+ * sent last (EXITING) is read before the peer is discarded.
+ */
+void ipc_peer_read_pending(struct ipc_peer *peer);
 int ipc_peer_fd(const struct ipc_peer *peer);
 void ipc_peer_free(struct ipc_peer *peer);
 
