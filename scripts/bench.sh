@@ -22,7 +22,7 @@ kb() { awk -v k="$2:" '$1==k {print $2; exit}' "/proc/$1/smaps_rollup" 2>/dev/nu
 ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null; }
 mb() { awk -v v="$1" 'BEGIN {printf "%.2f MB", v/1024}'; }
 
-make -s -C "$B" tests/bench/bench_spawn >/dev/null || exit 1
+make -s -C "$B" tests/bench/bench_spawn tests/bench/bench_audio >/dev/null || exit 1
 echo "measuring spawn and idle memory..." >&2
 "$B/tests/bench/bench_spawn" "$B/lk-jobproc" 300 >"$WORK/spawn.txt" || exit 1
 val() { awk -v k="$1" '$1==k {print $2}' "$2"; }
@@ -59,7 +59,8 @@ JOB_PIDS=$(curl -s "http://127.0.0.1:$HTTP_PORT/debug/jobs" | node -e 'let s="";
 njobs=0; pss_total=0
 for p in $JOB_PIDS; do v=$(kb "$p" Pss); [ -n "$v" ] && { pss_total=$((pss_total + v)); njobs=$((njobs + 1)); }; done
 JOB_PSS_AVG=$(( njobs > 0 ? pss_total / njobs : 0 ))
-kill -TERM $SUP 2>/dev/null; sleep 0.5; kill -KILL $SUP 2>/dev/null
+# SIGKILL: the held jobs die with it (PR_SET_PDEATHSIG), no drain wanted here.
+kill -KILL $SUP 2>/dev/null; wait $SUP 2>/dev/null
 
 echo "measuring the Node @livekit/agents worker (3 idle job processes)..." >&2
 MARK="$WORK/node.marker"; : >"$MARK"
@@ -96,3 +97,11 @@ printf '%-44s %16s %16s %10s\n' "supervisor RSS, 100 noop jobs held" "$(mb "$SUP
 printf '%-44s %16s %16s %10s\n' "supervisor CPU, 100 noop jobs held" "$SUP_CPU" "" ""
 printf '%-44s %16s %16s %10s\n' "job process PSS avg, 100 held ($njobs)" "$(mb "$JOB_PSS_AVG")" "" ""
 printf '\ntargets: idle job PSS <= 2 MB, spawn p50 <= 5 ms, dispatch p99 <= 20 ms\n'
+
+echo "measuring the audio paths (src/audio, 20 ms frames)..." >&2
+"$B/tests/bench/bench_audio" >"$WORK/audio.txt" || exit 1
+us() { awk -v v="$(val "$1" "$WORK/audio.txt")" 'BEGIN {printf "%.1f us", v/1000}'; }
+printf '\n%-44s %16s %16s\n' "audio path, per 20 ms frame" "CPU" "allocations"
+printf '%-44s %16s %16s\n' "Opus decode + resample 48k->24k + tap" "$(us decode_resample_tap_ns_per_frame)" "$(val decode_resample_tap_allocs_per_frame "$WORK/audio.txt")"
+printf '%-44s %16s %16s\n' "resample 24k->48k + Opus encode" "$(us resample_encode_ns_per_frame)" "$(val resample_encode_allocs_per_frame "$WORK/audio.txt")"
+printf '%-44s %16s %16s\n' "Opus encode at complexity 5" "$(us opus_encode_complexity5_ns_per_frame)" "$(val opus_encode_complexity5_allocs_per_frame "$WORK/audio.txt")"

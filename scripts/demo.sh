@@ -29,7 +29,7 @@ say "starting lk-supervisor --max-jobs 8 (logs below)"
 # Like the Python worker in dev mode, the demo does not refuse jobs for CPU load
 # (the machine is often still busy from the build).
 "$B/lk-supervisor" --url "$URL" --api-key devkey --api-secret secret --max-jobs 8 --num-idle 1 --load-threshold 1000 \
-	--http-addr "$HTTP_ADDR" --log-format console 2>&1 | sed 's/^/  supervisor | /' &
+	--http-addr "$HTTP_ADDR" --log-format console 2>&1 | sed -u 's/^/  supervisor | /' &
 PIDS="$PIDS $!"
 for _ in $(seq 100); do curl -fs "http://$HTTP_ADDR/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 echo "  health:  http://$HTTP_ADDR/health/ready  -> $(curl -s "http://$HTTP_ADDR/health/ready")"

@@ -8,15 +8,15 @@
 
 enum lk_err {
 	LK_OK = 0,
-	LK_EINVAL = -1001,   /* malformed input */
-	LK_ETOOBIG = -1002,  /* over a size limit */
-	LK_ETYPE = -1003,    /* wrong type in a decoded message */
-	LK_ETRAIL = -1004,   /* trailing bytes after a message */
+	LK_EINVAL = -1001, /* malformed input */
+	LK_ETOOBIG = -1002, /* over a size limit */
+	LK_ETYPE = -1003, /* wrong type in a decoded message */
+	LK_ETRAIL = -1004, /* trailing bytes after a message */
 	LK_EVERSION = -1005, /* protocol version mismatch */
 	LK_ENOMEM = -1006,
-	LK_EAUTH = -1007,    /* signature / credential rejected */
+	LK_EAUTH = -1007, /* signature / credential rejected */
 	LK_EEXPIRED = -1008, /* token expired or not yet valid */
-	LK_ECLOSED = -1009,  /* peer gone */
+	LK_ECLOSED = -1009, /* peer gone */
 	LK_EAGAIN = -1010,
 	LK_EIO = -1011,
 	LK_ENOTFOUND = -1012,

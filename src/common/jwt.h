@@ -26,8 +26,8 @@ typedef const char *(*jwt_secret_fn)(const char *iss, void *arg);
  * Errors: LK_EINVAL (malformed), LK_ETOOBIG, LK_EAUTH (unknown iss, bad
  * signature, wrong alg), LK_EEXPIRED.
  */
-int jwt_verify_hs256(const char *token, jwt_secret_fn lookup, void *arg,
-	int64_t now_s, int64_t leeway_s, json_t **claims);
+int jwt_verify_hs256(const char *token, jwt_secret_fn lookup, void *arg, int64_t now_s,
+        int64_t leeway_s, json_t **claims);
 
 /*
  * A LiveKit access token: {iss, sub (identity, may be ""), nbf=now,
@@ -37,13 +37,13 @@ int jwt_verify_hs256(const char *token, jwt_secret_fn lookup, void *arg,
 struct jwt_access {
 	const char *api_key;
 	const char *api_secret;
-	const char *identity;   /* may be NULL */
-	const char *name;       /* may be NULL */
-	const char *kind;       /* "agent", or NULL */
-	const char *metadata;   /* may be NULL */
-	json_t *attributes;     /* object or NULL (borrowed) */
+	const char *identity; /* may be NULL */
+	const char *name; /* may be NULL */
+	const char *kind; /* "agent", or NULL */
+	const char *metadata; /* may be NULL */
+	json_t *attributes; /* object or NULL (borrowed) */
 	int64_t ttl_s;
-	int64_t now_s;          /* 0 = current time */
+	int64_t now_s; /* 0 = current time */
 };
 int jwt_access_token(const struct jwt_access *a, const json_t *video_grants, char **out);
 

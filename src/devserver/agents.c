@@ -57,9 +57,9 @@
 struct ag_conn {
 	struct ds_agents *ag;
 	struct ws *ws;
-	uint64_t serial;        /* never reused, unlike pointers */
-	char conn_id[24];       /* names the connection in logs before registration */
-	char id[32];            /* AW_..., set at registration */
+	uint64_t serial; /* never reused, unlike pointers */
+	char conn_id[24]; /* names the connection in logs before registration */
+	char id[32]; /* AW_..., set at registration */
 	int registered;
 	int closing;
 	/* RegisterWorkerRequest */
@@ -84,11 +84,11 @@ struct ag_conn {
 struct ag_place {
 	struct ds_agents *ag;
 	struct ds_job *job;
-	struct ag_conn *asked;  /* holds our AvailabilityRequest, or NULL */
-	uint64_t *tried;        /* serials of workers asked in this round */
+	struct ag_conn *asked; /* holds our AvailabilityRequest, or NULL */
+	uint64_t *tried; /* serials of workers asked in this round */
 	int ntried, captried;
-	uint64_t pinned;        /* SimulateJobRequest: only this worker (serial) */
-	ev_timer timer;         /* AssignJobTimeout */
+	uint64_t pinned; /* SimulateJobRequest: only this worker (serial) */
+	ev_timer timer; /* AssignJobTimeout */
 	struct ag_place *next;
 };
 
@@ -101,7 +101,7 @@ struct ds_agents {
 	struct ag_place *places;
 	int nplaces;
 	uint64_t next_serial;
-	uint64_t pin_serial;    /* set while a simulated job is being created */
+	uint64_t pin_serial; /* set while a simulated job is being created */
 	double register_timeout_s;
 	double assign_timeout_s;
 	ev_timer ping_timer;
@@ -196,7 +196,7 @@ static void
 ag_malformed(struct ag_conn *c, const char *err, size_t len)
 {
 	log_warn("agent message malformed", "worker_id", ag_worker_id(c), "conn_id", c->conn_id,
-		"err", err, "len", log_fmt("%zu", len));
+	        "err", err, "len", log_fmt("%zu", len));
 	ag_close(c, AG_WS_BAD_DATA, "malformed message");
 }
 
@@ -214,9 +214,9 @@ ag_send(struct ag_conn *c, const livekit_ServerMessage *m)
 		r = ws_send(c->ws, 1, b.data, b.len);
 	buf_free(&b);
 	if (r < 0)
-		log_warn("agent message not sent", "worker_id", ag_worker_id(c),
-			"conn_id", c->conn_id, "message", log_fmt("%u", (unsigned)m->which_message),
-			"err", lk_strerror(r));
+		log_warn("agent message not sent", "worker_id", ag_worker_id(c), "conn_id",
+		        c->conn_id, "message", log_fmt("%u", (unsigned)m->which_message), "err",
+		        lk_strerror(r));
 	return r;
 }
 
@@ -229,9 +229,9 @@ ag_can_take(const struct ag_conn *c, const struct ds_job *job)
 	 * Workers are keyed by (agent_name, namespace, job type, deployment);
 	 * jobs here have no namespace or deployment.
 	 */
-	return c->registered && !c->closing && ws_is_open(c->ws) &&
-		c->type == job->type && strcmp(c->agent_name, job->agent_name) == 0 &&
-		c->ns[0] == '\0' && c->deployment[0] == '\0';
+	return c->registered && !c->closing && ws_is_open(c->ws) && c->type == job->type &&
+	        strcmp(c->agent_name, job->agent_name) == 0 && c->ns[0] == '\0' &&
+	        c->deployment[0] == '\0';
 }
 
 /* livekit-server: weight max(0, 1 - load); a worker at load >= 1 gets none. */
@@ -343,7 +343,7 @@ struct ag_jobpb {
  */
 static void
 ag_job_pb(struct ds_agents *ag, const struct ds_job *job, const struct ag_conn *c,
-	const char *identity, struct ag_jobpb *x)
+        const char *identity, struct ag_jobpb *x)
 {
 	const char *meta = NULL;
 	int64_t now = lk_wall_ns();
@@ -351,13 +351,13 @@ ag_job_pb(struct ds_agents *ag, const struct ds_job *job, const struct ag_conn *
 	memset(x, 0, sizeof(*x));
 	/* Room metadata only from the room the job was created in (same sid). */
 	if (ds_room_lookup(ag->ds, job->room_name, x->sid, sizeof(x->sid), &meta) < 0 ||
-		(job->room_sid[0] != '\0' && strcmp(x->sid, job->room_sid) != 0))
+	        (job->room_sid[0] != '\0' && strcmp(x->sid, job->room_sid) != 0))
 		meta = NULL;
 	if (job->room_sid[0] != '\0')
 		lk_strlcpy(x->sid, job->room_sid, sizeof(x->sid));
-	x->room.sid = ag_opt(x->sid);           /* Room.sid (1) */
-	x->room.name = ag_opt(job->room_name);  /* Room.name (2) */
-	x->room.metadata = ag_opt(meta);        /* Room.metadata (8) */
+	x->room.sid = ag_opt(x->sid); /* Room.sid (1) */
+	x->room.name = ag_opt(job->room_name); /* Room.name (2) */
+	x->room.metadata = ag_opt(meta); /* Room.metadata (8) */
 
 	x->job.id = ag_opt(job->id);
 	x->job.dispatch_id = ag_opt(job->dispatch_id);
@@ -388,6 +388,8 @@ ag_send_availability(struct ag_conn *c, struct ds_job *job)
 	memset(&m, 0, sizeof(m));
 	m.which_message = livekit_ServerMessage_availability_tag;
 	m.message.availability = &req;
+	if (job->offered_at_ns == 0)
+		job->offered_at_ns = lk_wall_ns();
 	return ag_send(c, &m);
 }
 
@@ -397,8 +399,8 @@ ag_place_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct ag_place *p = w->data;
 	struct ag_conn *c = p->asked;
 
-	log_warn("availability request timed out", "job_id", p->job->id,
-		"worker_id", c != NULL ? ag_worker_id(c) : NULL, "room", p->job->room_name);
+	log_warn("availability request timed out", "job_id", p->job->id, "worker_id",
+	        c != NULL ? ag_worker_id(c) : NULL, "room", p->job->room_name);
 	p->asked = NULL;
 	ag_place_try(p);
 }
@@ -426,7 +428,7 @@ ag_place_try(struct ag_place *p)
 		if (ag_send_availability(c, job) < 0)
 			continue;
 		log_debug("availability request sent", "job_id", job->id, "worker_id", c->id,
-			"room", job->room_name);
+		        "room", job->room_name);
 		p->asked = c;
 		ev_timer_set(&p->timer, ag->assign_timeout_s, 0.);
 		ev_timer_start(ag->loop, &p->timer);
@@ -438,7 +440,7 @@ ag_place_try(struct ag_place *p)
 		return;
 	}
 	log_info("no worker available for job", "job_id", job->id, "room", job->room_name,
-		"agent_name", job->agent_name, "type", ag_type_name(job->type));
+	        "agent_name", job->agent_name, "type", ag_type_name(job->type));
 }
 
 /* Offer waiting jobs again: a worker of their key registered or became available. */
@@ -459,8 +461,7 @@ ag_place_kick(struct ds_agents *ag, const struct ag_conn *c)
 /* Build the room token livekit-server signs for the agent (protocol/agent BuildAgentToken). */
 static int
 ag_token(struct ds_agents *ag, const struct ag_conn *c, const struct ds_job *job,
-	const livekit_AvailabilityResponse *res, const char *identity, char **out,
-	const char **why)
+        const livekit_AvailabilityResponse *res, const char *identity, char **out, const char **why)
 {
 	struct jwt_access a;
 	json_t *video, *attrs;
@@ -476,12 +477,11 @@ ag_token(struct ds_agents *ag, const struct ag_conn *c, const struct ds_job *job
 		*why = "too many participant attributes";
 		return LK_ETOOBIG;
 	}
-	video = json_pack("{s:b, s:b, s:s, s:b, s:b, s:b, s:b, s:b}",
-		"roomJoin", 1, "agent", 1, "room", job->room_name,
-		"canSubscribe", c->perm.can_subscribe, "canPublish", c->perm.can_publish,
-		"canPublishData", c->perm.can_publish_data,
-		"canUpdateOwnMetadata", c->perm.can_update_metadata,
-		"canSubscribeMetrics", c->perm.can_subscribe_metrics);
+	video = json_pack("{s:b, s:b, s:s, s:b, s:b, s:b, s:b, s:b}", "roomJoin", 1, "agent", 1,
+	        "room", job->room_name, "canSubscribe", c->perm.can_subscribe, "canPublish",
+	        c->perm.can_publish, "canPublishData", c->perm.can_publish_data,
+	        "canUpdateOwnMetadata", c->perm.can_update_metadata, "canSubscribeMetrics",
+	        c->perm.can_subscribe_metrics);
 	attrs = json_object();
 	if (video == NULL || attrs == NULL) {
 		json_decref(video);
@@ -494,11 +494,11 @@ ag_token(struct ds_agents *ag, const struct ag_conn *c, const struct ds_job *job
 		json_object_set_new(video, "hidden", json_true());
 	for (i = 0; i < res->participant_attributes_count; i++) {
 		const livekit_AvailabilityResponse_ParticipantAttributesEntry *e =
-			&res->participant_attributes[i];
+		        &res->participant_attributes[i];
 
 		/* json_object_set_new refuses (and frees the value) on invalid UTF-8. */
-		if (e->key == NULL || json_object_set_new(attrs, e->key,
-			json_string(ag_str(e->value))) < 0) {
+		if (e->key == NULL ||
+		        json_object_set_new(attrs, e->key, json_string(ag_str(e->value))) < 0) {
 			json_decref(video);
 			json_decref(attrs);
 			*why = "participant attribute is not valid UTF-8";
@@ -549,8 +549,8 @@ ag_assign(struct ag_place *p, struct ag_conn *c, const livekit_AvailabilityRespo
 	/* Python and Node always send one; "agent-<job id>" is their default. */
 	if (res->participant_identity != NULL && res->participant_identity[0] != '\0') {
 		if (strlen(res->participant_identity) >= sizeof(identity)) {
-			log_warn("job not assigned: participant identity too long", "job_id", job->id,
-				"worker_id", c->id);
+			log_warn("job not assigned: participant identity too long", "job_id",
+			        job->id, "worker_id", c->id);
 			ds_job_update(ag->ds, job, DS_JS_FAILED, "participant identity too long");
 			ag_place_free(p);
 			return;
@@ -560,7 +560,8 @@ ag_assign(struct ag_place *p, struct ag_conn *c, const livekit_AvailabilityRespo
 		snprintf(identity, sizeof(identity), "agent-%s", job->id);
 	}
 	if (ag_token(ag, c, job, res, identity, &token, &why) < 0) {
-		log_error("agent token not built", "job_id", job->id, "worker_id", c->id, "err", why);
+		log_error(
+		        "agent token not built", "job_id", job->id, "worker_id", c->id, "err", why);
 		ds_job_update(ag->ds, job, DS_JS_FAILED, why);
 		ag_place_free(p);
 		return;
@@ -583,7 +584,7 @@ ag_assign(struct ag_place *p, struct ag_conn *c, const livekit_AvailabilityRespo
 	lk_strlcpy(job->worker_id, c->id, sizeof(job->worker_id));
 	lk_strlcpy(job->participant_identity, identity, sizeof(job->participant_identity));
 	log_info("job assigned", "job_id", job->id, "worker_id", c->id, "room", job->room_name,
-		"identity", identity);
+	        "identity", identity);
 	/* livekit-server marks the job running when it sends the assignment. */
 	ds_job_update(ag->ds, job, DS_JS_RUNNING, NULL);
 	ag_place_free(p);
@@ -625,9 +626,9 @@ ag_on_register(struct ag_conn *c, const livekit_RegisterWorkerRequest *req)
 	}
 	/* RegisterWorkerRequest.type (1): JT_ROOM..JT_PARTICIPANT only. */
 	if ((int)req->type < livekit_JobType_JT_ROOM ||
-		(int)req->type > livekit_JobType_JT_PARTICIPANT) {
+	        (int)req->type > livekit_JobType_JT_PARTICIPANT) {
 		log_warn("worker registration refused: unknown job type", "conn_id", c->conn_id,
-			"type", log_fmt("%d", (int)req->type));
+		        "type", log_fmt("%d", (int)req->type));
 		ag_close(c, AG_WS_POLICY, "unknown job type");
 		return;
 	}
@@ -637,8 +638,8 @@ ag_on_register(struct ag_conn *c, const livekit_RegisterWorkerRequest *req)
 		return;
 	}
 	if (strlen(name) >= sizeof(c->agent_name) || strlen(ns) >= sizeof(c->ns)) {
-		log_warn("worker registration refused: agent_name or namespace too long",
-			"conn_id", c->conn_id, "max", log_fmt("%zu", sizeof(c->agent_name) - 1));
+		log_warn("worker registration refused: agent_name or namespace too long", "conn_id",
+		        c->conn_id, "max", log_fmt("%zu", sizeof(c->agent_name) - 1));
 		ag_close(c, AG_WS_POLICY, "agent_name too long");
 		return;
 	}
@@ -685,9 +686,9 @@ ag_on_register(struct ag_conn *c, const livekit_RegisterWorkerRequest *req)
 	c->registered = 1;
 	ag->nregistered++;
 	ev_timer_stop(ag->loop, &c->reg_timer);
-	log_info("worker registered", "worker_id", c->id, "conn_id", c->conn_id,
-		"agent_name", c->agent_name, "sdk_version", c->version, "type", ag_type_name(c->type),
-		"namespace", ag_opt(c->ns), "deployment", ag_opt(c->deployment));
+	log_info("worker registered", "worker_id", c->id, "conn_id", c->conn_id, "agent_name",
+	        c->agent_name, "sdk_version", c->version, "type", ag_type_name(c->type),
+	        "namespace", ag_opt(c->ns), "deployment", ag_opt(c->deployment));
 	ag_place_kick(ag, c);
 }
 
@@ -701,8 +702,8 @@ ag_on_availability(struct ag_conn *c, const livekit_AvailabilityResponse *res)
 		if (p->asked == c && res->job_id != NULL && strcmp(p->job->id, res->job_id) == 0)
 			break;
 	if (p == NULL) {
-		log_warn("availability response for unknown job", "worker_id", c->id,
-			"job_id", res->job_id);
+		log_warn("availability response for unknown job", "worker_id", c->id, "job_id",
+		        res->job_id);
 		return;
 	}
 	ev_timer_stop(ag->loop, &p->timer);
@@ -732,13 +733,14 @@ ag_on_update_worker(struct ag_conn *c, const livekit_UpdateWorkerStatus *u)
 	/* UpdateWorkerStatus.status (1) is optional: keep the last one when absent. */
 	if (u->has_status) {
 		if ((int)u->status != livekit_WorkerStatus_WS_AVAILABLE &&
-			(int)u->status != livekit_WorkerStatus_WS_FULL) {
+		        (int)u->status != livekit_WorkerStatus_WS_FULL) {
 			log_warn("worker status ignored: unknown value", "worker_id", c->id,
-				"status", log_fmt("%d", (int)u->status));
+			        "status", log_fmt("%d", (int)u->status));
 		} else if ((int)u->status != c->status) {
 			c->status = (int)u->status;
-			log_debug("worker status changed", "worker_id", c->id,
-				"status", c->status == livekit_WorkerStatus_WS_FULL ? "WS_FULL" : "WS_AVAILABLE");
+			log_debug("worker status changed", "worker_id", c->id, "status",
+			        c->status == livekit_WorkerStatus_WS_FULL ? "WS_FULL"
+			                                                  : "WS_AVAILABLE");
 		}
 	}
 	/* load (3) is always overwritten; a NaN or negative value must not win placement. */
@@ -758,16 +760,18 @@ ag_on_update_job(struct ag_conn *c, const livekit_UpdateJobStatus *u)
 
 	/* Only the worker the job was assigned to (and in this connection) may report on it. */
 	if (job == NULL || strcmp(job->worker_id, c->id) != 0) {
-		log_debug("received job update for unknown job", "worker_id", c->id,
-			"job_id", u->job_id);
+		log_debug("received job update for unknown job", "worker_id", c->id, "job_id",
+		        u->job_id);
 		return;
 	}
 	if ((int)u->status < livekit_JobStatus_JS_PENDING ||
-		(int)u->status > livekit_JobStatus_JS_FAILED) {
-		log_warn("job update ignored: unknown status", "worker_id", c->id, "job_id", job->id,
-			"status", log_fmt("%d", (int)u->status));
+	        (int)u->status > livekit_JobStatus_JS_FAILED) {
+		log_warn("job update ignored: unknown status", "worker_id", c->id, "job_id",
+		        job->id, "status", log_fmt("%d", (int)u->status));
 		return;
 	}
+	if (u->status == livekit_JobStatus_JS_RUNNING && job->worker_running_at_ns == 0)
+		job->worker_running_at_ns = lk_wall_ns();
 	ds_job_update(ag->ds, job, (int)u->status, ag_opt(u->error));
 }
 
@@ -814,8 +818,8 @@ static void
 ag_on_migrate(struct ag_conn *c, const livekit_MigrateJobRequest *mj)
 {
 	/* livekit-server (OSS) accepts MigrateJobRequest and does nothing with it. */
-	log_info("migrate job request ignored", "worker_id", c->id,
-		"jobs", log_fmt("%u", (unsigned)mj->job_ids_count));
+	log_info("migrate job request ignored", "worker_id", c->id, "jobs",
+	        log_fmt("%u", (unsigned)mj->job_ids_count));
 }
 
 /* ---- connection callbacks ---- */
@@ -842,9 +846,10 @@ ag_on_message(struct ws *ws, int binary, const uint8_t *data, size_t len, void *
 		return;
 	if (!binary) {
 		/* livekit-server also takes protojson text frames; the SDKs send binary only. */
-		log_warn("agent message malformed", "worker_id", ag_worker_id(c), "conn_id", c->conn_id,
-			"err", "text frames (protojson) are not supported; send binary protobuf",
-			"len", log_fmt("%zu", len));
+		log_warn("agent message malformed", "worker_id", ag_worker_id(c), "conn_id",
+		        c->conn_id, "err",
+		        "text frames (protojson) are not supported; send binary protobuf", "len",
+		        log_fmt("%zu", len));
 		ag_close(c, AG_WS_UNSUPPORTED, "binary protobuf only");
 		return;
 	}
@@ -862,9 +867,9 @@ ag_on_message(struct ws *ws, int binary, const uint8_t *data, size_t len, void *
 	}
 	/* pkg/agent: before registration only register and ping are handled. */
 	if (!c->registered && which != livekit_WorkerMessage_register__tag &&
-		which != livekit_WorkerMessage_ping_tag) {
-		log_warn("worker message before registration", "conn_id", c->conn_id,
-			"message", log_fmt("%u", (unsigned)which));
+	        which != livekit_WorkerMessage_ping_tag) {
+		log_warn("worker message before registration", "conn_id", c->conn_id, "message",
+		        log_fmt("%u", (unsigned)which));
 		if (borrowed)
 			msg.message.register_ = NULL;
 		lkpb_free(livekit_WorkerMessage_fields, &msg);
@@ -895,8 +900,8 @@ ag_on_message(struct ws *ws, int binary, const uint8_t *data, size_t len, void *
 		break;
 	default:
 		/* An empty message or a member newer than this server: nothing to do. */
-		log_debug("unknown worker message ignored", "worker_id", c->id,
-			"message", log_fmt("%u", (unsigned)which));
+		log_debug("unknown worker message ignored", "worker_id", c->id, "message",
+		        log_fmt("%u", (unsigned)which));
 		break;
 	}
 	if (borrowed)
@@ -921,8 +926,8 @@ ag_reg_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct ag_conn *c = w->data;
 
-	log_warn("worker did not register in time", "conn_id", c->conn_id,
-		"timeout_s", log_fmt("%g", c->ag->register_timeout_s));
+	log_warn("worker did not register in time", "conn_id", c->conn_id, "timeout_s",
+	        log_fmt("%g", c->ag->register_timeout_s));
 	ag_close(c, AG_WS_POLICY, "register timeout");
 }
 
@@ -938,12 +943,11 @@ ag_on_close(struct ws *ws, int code, int http_status, const char *reason, void *
 		return;
 	}
 	if (code == 1009)
-		log_warn("agent message malformed", "worker_id", ag_worker_id(c),
-			"conn_id", c->conn_id, "err", "message too big",
-			"limit", log_fmt("%u", AG_MAX_MSG));
+		log_warn("agent message malformed", "worker_id", ag_worker_id(c), "conn_id",
+		        c->conn_id, "err", "message too big", "limit", log_fmt("%u", AG_MAX_MSG));
 	log_info("worker disconnected", "worker_id", ag_worker_id(c), "conn_id", c->conn_id,
-		"agent_name", c->registered ? c->agent_name : NULL, "code", log_fmt("%d", code),
-		"reason", reason);
+	        "agent_name", c->registered ? c->agent_name : NULL, "code", log_fmt("%d", code),
+	        "reason", reason);
 	for (cp = &ag->conns; *cp != NULL; cp = &(*cp)->next) {
 		if (*cp == c) {
 			*cp = c->next;
@@ -978,8 +982,8 @@ ag_on_ws(struct ws *ws, void *arg)
 	struct ag_conn *c;
 
 	if (ag->nconns >= AG_MAX_CONNS) {
-		log_warn("agent connection refused: too many connections",
-			"limit", log_fmt("%d", AG_MAX_CONNS));
+		log_warn("agent connection refused: too many connections", "limit",
+		        log_fmt("%d", AG_MAX_CONNS));
 		ws_close(ws, AG_WS_TRY_LATER, "too many workers");
 		return; /* on_close finds no connection and frees ws */
 	}
@@ -1053,14 +1057,14 @@ void
 ds_agents_accept(struct ds_agents *ag, struct http_req *req)
 {
 	static const struct ws_cbs cbs = {
-		.on_open = NULL,
-		.on_message = ag_on_message,
-		.on_close = ag_on_close,
+	        .on_open = NULL,
+	        .on_message = ag_on_message,
+	        .on_close = ag_on_close,
 	};
 
 	if (ag->nconns >= AG_MAX_CONNS) {
-		log_warn("agent connection refused: too many connections",
-			"limit", log_fmt("%d", AG_MAX_CONNS));
+		log_warn("agent connection refused: too many connections", "limit",
+		        log_fmt("%d", AG_MAX_CONNS));
 		http_reply_text(req, 503, "too many agent workers connected");
 		return;
 	}
@@ -1078,7 +1082,7 @@ ds_agents_launch(struct ds_agents *ag, struct ds_job *job)
 		return;
 	if (ag->nplaces >= AG_MAX_PLACES) {
 		log_warn("job not placed: too many jobs waiting for a worker", "job_id", job->id,
-			"room", job->room_name, "limit", log_fmt("%d", AG_MAX_PLACES));
+		        "room", job->room_name, "limit", log_fmt("%d", AG_MAX_PLACES));
 		ds_job_update(ag->ds, job, DS_JS_FAILED, "too many jobs waiting for a worker");
 		return;
 	}
@@ -1113,8 +1117,8 @@ ds_agents_terminate(struct ds_agents *ag, struct ds_job *job)
 	}
 	c = ag_conn_by_worker_id(ag, job->worker_id);
 	if (c == NULL) {
-		log_debug("job termination not sent: worker gone", "job_id", job->id,
-			"worker_id", ag_opt(job->worker_id));
+		log_debug("job termination not sent: worker gone", "job_id", job->id, "worker_id",
+		        ag_opt(job->worker_id));
 		return;
 	}
 	memset(&t, 0, sizeof(t));
@@ -1123,8 +1127,8 @@ ds_agents_terminate(struct ds_agents *ag, struct ds_job *job)
 	m.which_message = livekit_ServerMessage_termination_tag;
 	m.message.termination = &t;
 	if (ag_send(c, &m) == 0)
-		log_info("job termination sent", "job_id", job->id, "worker_id", c->id,
-			"room", job->room_name);
+		log_info("job termination sent", "job_id", job->id, "worker_id", c->id, "room",
+		        job->room_name);
 }
 
 int

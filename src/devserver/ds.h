@@ -25,21 +25,28 @@ enum ds_job_status {
 };
 
 struct ds_job {
-	char id[32];            /* AJ_... */
-	char dispatch_id[32];   /* AD_... */
-	int type;               /* JobType: JT_ROOM 0, JT_PUBLISHER 1, JT_PARTICIPANT 2 */
+	char id[32]; /* AJ_... */
+	char dispatch_id[32]; /* AD_... */
+	int type; /* JobType: JT_ROOM 0, JT_PUBLISHER 1, JT_PARTICIPANT 2 */
 	char agent_name[128];
 	char room_name[256];
 	char room_sid[32];
-	char *metadata;         /* dispatch metadata (heap, may be NULL) */
-	int status;             /* enum ds_job_status */
+	char *metadata; /* dispatch metadata (heap, may be NULL) */
+	int status; /* enum ds_job_status */
 	char error[256];
 	char worker_id[32];
 	char participant_identity[256];
-	int64_t started_at_ns;  /* JobState times are UnixNano, as livekit-server */
+	int64_t started_at_ns; /* JobState times are UnixNano, as livekit-server */
 	int64_t ended_at_ns;
 	int64_t updated_at_ns;
-	struct ds_job *next;    /* all jobs, newest first */
+	/*
+	 * For `make bench`: when the first AvailabilityRequest went out and
+	 * when the worker itself reported RUNNING (UpdateJobStatus). Dev server
+	 * bookkeeping only; not part of livekit.JobState.
+	 */
+	int64_t offered_at_ns;
+	int64_t worker_running_at_ns;
+	struct ds_job *next; /* all jobs, newest first */
 };
 
 struct ds_key {
@@ -52,10 +59,10 @@ struct ds {
 	struct ds_key *keys;
 	int nkeys;
 	struct ds_agents *agents;
-	struct ds_job *jobs;    /* every job ever created */
+	struct ds_job *jobs; /* every job ever created */
 	int njobs;
-	void *rooms;            /* owned by rooms.c */
-	char rtc_ip[64];        /* address put in ICE candidates (media issue) */
+	void *rooms; /* owned by rooms.c */
+	char rtc_ip[64]; /* address put in ICE candidates (media issue) */
 	uint16_t port;
 };
 
@@ -64,11 +71,11 @@ const char *ds_secret_for(const char *api_key, void *ds);
 
 /* Room name -> Room info needed to build a livekit.Job (sid, metadata). */
 int ds_room_lookup(struct ds *ds, const char *room_name, char *sid_out, size_t sidlen,
-	const char **metadata_out);
+        const char **metadata_out);
 
 /* Create a job record (status PENDING) and hand it to the agents for placement. */
 struct ds_job *ds_job_create(struct ds *ds, const char *dispatch_id, int type,
-	const char *agent_name, const char *room_name, const char *metadata);
+        const char *agent_name, const char *room_name, const char *metadata);
 
 /*
  * Bookkeeping from the agent side: called when a worker accepted (RUNNING,

@@ -1103,6 +1103,8 @@ ds_twirp_jobs_json(struct ds *ds)
 		tw_set(o, "started_at", json_integer(j->started_at_ns));
 		tw_set(o, "ended_at", json_integer(j->ended_at_ns));
 		tw_set(o, "updated_at", json_integer(j->updated_at_ns));
+		tw_set(o, "offered_at_ns", json_integer(j->offered_at_ns));
+		tw_set(o, "running_at_ns", json_integer(j->worker_running_at_ns));
 		json_array_append_new(arr, o);
 	}
 	free(all);

@@ -17,15 +17,15 @@
 #define IPC_FD 3 /* the job process finds its end of the socketpair here */
 
 enum ipc_type {
-	IPC_INIT = 1,         /* sup -> job */
-	IPC_INIT_OK = 2,      /* job -> sup */
-	IPC_PING = 3,         /* sup -> job */
-	IPC_PONG = 4,         /* job -> sup */
-	IPC_START_JOB = 5,    /* sup -> job */
-	IPC_SHUTDOWN = 6,     /* sup -> job */
+	IPC_INIT = 1, /* sup -> job */
+	IPC_INIT_OK = 2, /* job -> sup */
+	IPC_PING = 3, /* sup -> job */
+	IPC_PONG = 4, /* job -> sup */
+	IPC_START_JOB = 5, /* sup -> job */
+	IPC_SHUTDOWN = 6, /* sup -> job */
 	IPC_SHUTDOWN_ACK = 7, /* job -> sup */
-	IPC_STATUS = 8,       /* job -> sup */
-	IPC_EXITING = 9,      /* job -> sup */
+	IPC_STATUS = 8, /* job -> sup */
+	IPC_EXITING = 9, /* job -> sup */
 };
 
 /* A string or byte view. After ipc_unpack it points into the input buffer. */
@@ -45,7 +45,7 @@ struct ipc_msg {
 		struct {
 			uint32_t ping_interval_ms;
 			uint32_t ping_timeout_ms;
-			struct ipc_str log_level;  /* "info" ... */
+			struct ipc_str log_level; /* "info" ... */
 			struct ipc_str log_format; /* "json" | "console" */
 		} init;
 		struct {
@@ -58,15 +58,15 @@ struct ipc_msg {
 			int64_t last_ts_ms; /* echo of the ping */
 			int64_t ts_ms;
 			uint64_t rss_kb;
-			uint64_t cpu_ms;    /* user+sys of the job process */
+			uint64_t cpu_ms; /* user+sys of the job process */
 		} pong;
 		struct {
-			struct ipc_str job;         /* protobuf livekit.Job bytes */
-			struct ipc_str url;         /* room URL (ws://...) */
-			struct ipc_str token;       /* room join JWT */
-			struct ipc_str identity;    /* participant identity */
+			struct ipc_str job; /* protobuf livekit.Job bytes */
+			struct ipc_str url; /* room URL (ws://...) */
+			struct ipc_str token; /* room join JWT */
+			struct ipc_str identity; /* participant identity */
 			struct ipc_str worker_id;
-			struct ipc_str script;      /* "noop", ... */
+			struct ipc_str script; /* "noop", ... */
 			struct ipc_str script_args; /* free-form "key=value ..." */
 		} start_job;
 		struct {
@@ -80,8 +80,8 @@ struct ipc_msg {
 		} status;
 		struct {
 			struct ipc_str reason; /* "room disconnected", "job shutdown", ... */
-			uint8_t outcome;       /* enum ipc_outcome */
-			struct ipc_str error;  /* failure text, may be empty */
+			uint8_t outcome; /* enum ipc_outcome */
+			struct ipc_str error; /* failure text, may be empty */
 		} exiting;
 	} u;
 };
@@ -111,7 +111,7 @@ const char *ipc_type_name(enum ipc_type t);
 struct ev_loop;
 struct ipc_peer;
 
-#define IPC_QUEUE_MAX 256                /* datagrams waiting for the socket */
+#define IPC_QUEUE_MAX 256 /* datagrams waiting for the socket */
 #define IPC_RAW_MAX (IPC_MAX_MSG + 4096) /* ipc_peer_send_raw limit */
 
 /* A well-formed message arrived. */
@@ -128,8 +128,8 @@ typedef void (*ipc_close_cb)(struct ipc_peer *peer, int err, void *arg);
  * failure too). Callbacks run only from the loop (or ipc_peer_read_pending),
  * never from inside ipc_peer_send. NULL on failure.
  */
-struct ipc_peer *ipc_peer_new(struct ev_loop *loop, int fd, ipc_msg_cb on_msg,
-	ipc_close_cb on_close, void *arg);
+struct ipc_peer *ipc_peer_new(
+        struct ev_loop *loop, int fd, ipc_msg_cb on_msg, ipc_close_cb on_close, void *arg);
 /*
  * Queue a message (bounded queue of IPC_QUEUE_MAX datagrams; when nothing is
  * queued the datagram is written at once). 0, LK_EAGAIN when the queue is

@@ -45,8 +45,8 @@ struct job {
 
 	/* Cascade position: 0..JOB_NSTAGES-1 are stages, JOB_NSTAGES the hooks. */
 	int step;
-	int stage_pending;  /* waiting for job_stage_done(step) */
-	int in_cascade;     /* job_run_cascade is on the stack */
+	int stage_pending; /* waiting for job_stage_done(step) */
+	int in_cascade; /* job_run_cascade is on the stack */
 	int done;
 	struct job_stage_slot stages[JOB_NSTAGES];
 
@@ -54,11 +54,11 @@ struct job {
 	size_t nhooks, caphooks;
 	int hooks_ran;
 
-	ev_timer step_timer;     /* runs the next cascade step; doubles as the stage timeout */
+	ev_timer step_timer; /* runs the next cascade step; doubles as the stage timeout */
 	ev_timer duration_timer; /* the script's --duration */
 };
 
-static const char *const job_stage_names[JOB_NSTAGES] = { "room", "tracks", "script" };
+static const char *const job_stage_names[JOB_NSTAGES] = {"room", "tracks", "script"};
 
 static char *
 job_dup(const char *s)
@@ -114,9 +114,9 @@ job_run_cascade(struct job *job)
 	job_run_hooks(job);
 	job->done = 1;
 	job->in_cascade = 0;
-	log_info("job finished", "reason", job->reason,
-		"outcome", job->outcome == JOB_SUCCESS ? "success" : "failure",
-		"err", job->error ? job->error : "");
+	log_info("job finished", "reason", job->reason, "outcome",
+	        job->outcome == JOB_SUCCESS ? "success" : "failure", "err",
+	        job->error ? job->error : "");
 	if (job->cbs.on_done)
 		job->cbs.on_done(job, job->cbs_arg);
 }
@@ -129,7 +129,7 @@ job_step_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	if (job->stage_pending) {
 		/* The stage did not report back in time: go on without it. */
 		log_warn("job stage stop timed out", "stage", job_stage_names[job->step],
-			"timeout_ms", log_fmt("%d", JOB_STAGE_TIMEOUT_MS));
+		        "timeout_ms", log_fmt("%d", JOB_STAGE_TIMEOUT_MS));
 		job->stage_pending = 0;
 		job->step++;
 	}
@@ -142,7 +142,7 @@ job_stage_done(struct job *job, enum job_stage stage)
 	if (!job->stage_pending || (int)stage != job->step) {
 		/* Late report after a timeout, or a stage that was never asked. */
 		log_debug("job stage stopped late", "stage",
-			(unsigned)stage < JOB_NSTAGES ? job_stage_names[stage] : "?");
+		        (unsigned)stage < JOB_NSTAGES ? job_stage_names[stage] : "?");
 		return;
 	}
 	job->stage_pending = 0;
@@ -166,8 +166,8 @@ job_shutdown(struct job *job, const char *reason)
 	if (!reason || !*reason)
 		reason = "job shutdown";
 	if (job->shutting_down) {
-		log_debug("job shutdown already in progress", "reason", job->reason,
-			"ignored", reason);
+		log_debug("job shutdown already in progress", "reason", job->reason, "ignored",
+		        reason);
 		return;
 	}
 	job->shutting_down = 1;
@@ -229,7 +229,7 @@ job_report_status(struct job *job)
 {
 	if (job->cbs.on_status && job->room)
 		job->cbs.on_status(job, room_is_joined(job->room),
-			(unsigned)room_participant_count(job->room), job->cbs_arg);
+		        (unsigned)room_participant_count(job->room), job->cbs_arg);
 }
 
 static const struct room_events *
@@ -243,8 +243,8 @@ job_duration_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct job *job = w->data;
 
-	log_info("script duration reached",
-		"duration_ms", log_fmt("%lld", (long long)job->p.duration_ms));
+	log_info("script duration reached", "duration_ms",
+	        log_fmt("%lld", (long long)job->p.duration_ms));
 	job_script_done(job, 1, NULL);
 }
 
@@ -255,9 +255,8 @@ job_on_joined(struct room *room, void *arg)
 	const struct room_events *se = job_script_events(job);
 
 	log_info("room joined", "room_name", room_name(room), "room_sid", room_sid(room),
-		"participant_sid", room_local_sid(room),
-		"identity", room_local_identity(room),
-		"participants", log_fmt("%zu", room_participant_count(room)));
+	        "participant_sid", room_local_sid(room), "identity", room_local_identity(room),
+	        "participants", log_fmt("%zu", room_participant_count(room)));
 	job_report_status(job);
 	if (job->shutting_down)
 		return;
@@ -311,10 +310,10 @@ job_on_disconnected(struct room *room, const char *reason, int failed, void *arg
 }
 
 static const struct room_events job_room_events = {
-	.on_joined = job_on_joined,
-	.on_participant_joined = job_on_participant_joined,
-	.on_participant_left = job_on_participant_left,
-	.on_disconnected = job_on_disconnected,
+        .on_joined = job_on_joined,
+        .on_participant_joined = job_on_participant_joined,
+        .on_participant_left = job_on_participant_left,
+        .on_disconnected = job_on_disconnected,
 };
 
 static void
@@ -373,11 +372,12 @@ job_start(struct job *job, char *err, size_t errlen)
 		return LK_ENOTFOUND;
 	}
 	if (job->p.duration_ms == 0 &&
-	    job_script_arg(job, "duration", val, sizeof(val)) != LK_ENOTFOUND) {
+	        job_script_arg(job, "duration", val, sizeof(val)) != LK_ENOTFOUND) {
 		int64_t ms;
 		if (job_script_arg(job, "duration", val, sizeof(val)) != 0 ||
-		    cfg_parse_duration_ms(val, &ms) != 0 || ms < 0) {
-			snprintf(err, errlen, "bad script argument duration: expected a duration like 5s");
+		        cfg_parse_duration_ms(val, &ms) != 0 || ms < 0) {
+			snprintf(err, errlen,
+			        "bad script argument duration: expected a duration like 5s");
 			return LK_EINVAL;
 		}
 		job->p.duration_ms = ms;
@@ -387,12 +387,12 @@ job_start(struct job *job, char *err, size_t errlen)
 	job_set_stage(job, JOB_STAGE_ROOM, job_stop_room, NULL);
 	job_set_stage(job, JOB_STAGE_SCRIPT, job_stop_script, NULL);
 
-	log_info("script starting", "script", job->script->name,
-		"args", job->p.script_args ? job->p.script_args : "");
+	log_info("script starting", "script", job->script->name, "args",
+	        job->p.script_args ? job->p.script_args : "");
 	rc = job->script->start(job, job->p.script_args);
 	if (rc < 0) {
 		snprintf(err, errlen, "script %s failed to start: %s", job->script->name,
-			lk_strerror(rc));
+		        lk_strerror(rc));
 		return rc;
 	}
 	job->script_started = 1;
@@ -400,7 +400,7 @@ job_start(struct job *job, char *err, size_t errlen)
 	rc = room_connect(job->room, job->p.url, job->p.token);
 	if (rc < 0) {
 		snprintf(err, errlen, "room join failed: bad LiveKit URL \"%s\"",
-			job->p.url ? job->p.url : "");
+		        job->p.url ? job->p.url : "");
 		return rc;
 	}
 	return 0;

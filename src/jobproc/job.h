@@ -20,7 +20,7 @@ enum job_outcome {
 
 /* The stages of the stop cascade, in the order they are stopped. */
 enum job_stage {
-	JOB_STAGE_ROOM = 0,   /* send leave, close the signalling WebSocket */
+	JOB_STAGE_ROOM = 0, /* send leave, close the signalling WebSocket */
 	JOB_STAGE_TRACKS = 1, /* local and remote media tracks (none yet) */
 	JOB_STAGE_SCRIPT = 2, /* the script's stop callback */
 	JOB_NSTAGES = 3,
@@ -30,14 +30,14 @@ enum job_stage {
 #define JOB_STAGE_TIMEOUT_MS 1500
 
 struct job_params {
-	const char *job_id;      /* for logs; may be NULL */
-	const char *url;         /* LiveKit URL: ws, wss, http or https */
-	const char *token;       /* room join JWT */
-	const char *identity;    /* for logs; the token decides the real one */
-	const char *room_name;   /* for logs; may be NULL */
-	const char *script;      /* script name ("noop", ...) */
+	const char *job_id; /* for logs; may be NULL */
+	const char *url; /* LiveKit URL: ws, wss, http or https */
+	const char *token; /* room join JWT */
+	const char *identity; /* for logs; the token decides the real one */
+	const char *room_name; /* for logs; may be NULL */
+	const char *script; /* script name ("noop", ...) */
 	const char *script_args; /* free-form "key=value ..." or NULL */
-	int64_t duration_ms;     /* > 0: the script finishes after this long */
+	int64_t duration_ms; /* > 0: the script finishes after this long */
 };
 
 struct job_cbs {
@@ -57,8 +57,8 @@ typedef void (*job_stage_fn)(struct job *job, void *arg);
 typedef void (*job_hook_fn)(struct job *job, const char *reason, void *arg);
 
 /* Strings in p are copied. cbs may be NULL. */
-struct job *job_new(struct ev_loop *loop, const struct job_params *p,
-	const struct job_cbs *cbs, void *arg);
+struct job *job_new(
+        struct ev_loop *loop, const struct job_params *p, const struct job_cbs *cbs, void *arg);
 
 /*
  * Look up and start the script, then start joining the room; room events

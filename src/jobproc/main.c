@@ -42,7 +42,7 @@
 /* The one process-wide state (the loop and the job). */
 static struct {
 	struct ev_loop *loop;
-	struct ipc_peer *peer;   /* supervised only */
+	struct ipc_peer *peer; /* supervised only */
 	struct job *job;
 	int inited;
 	int64_t ping_timeout_ms;
@@ -88,7 +88,7 @@ jp_cpu_ms(void)
 	if (getrusage(RUSAGE_SELF, &ru) != 0)
 		return 0;
 	return (uint64_t)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
-		(uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
+	        (uint64_t)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000;
 }
 
 static char *
@@ -113,7 +113,8 @@ jp_send(const struct ipc_msg *msg)
 		return;
 	rc = ipc_peer_send(jp.peer, msg);
 	if (rc < 0)
-		log_warn("ipc send failed", "type", ipc_type_name(msg->type), "err", lk_strerror(rc));
+		log_warn("ipc send failed", "type", ipc_type_name(msg->type), "err",
+		        lk_strerror(rc));
 }
 
 static void __attribute__((noreturn))
@@ -125,7 +126,8 @@ jp_exit_supervised(const char *reason, enum job_outcome outcome, const char *err
 		memset(&m, 0, sizeof(m));
 		m.type = IPC_EXITING;
 		m.u.exiting.reason = ipc_cstr(reason);
-		m.u.exiting.outcome = outcome == JOB_SUCCESS ? IPC_OUTCOME_SUCCESS : IPC_OUTCOME_FAILURE;
+		m.u.exiting.outcome =
+		        outcome == JOB_SUCCESS ? IPC_OUTCOME_SUCCESS : IPC_OUTCOME_FAILURE;
 		m.u.exiting.error = ipc_cstr(error);
 		jp_send(&m);
 		/* EXITING must reach the supervisor before the exit status does. */
@@ -154,8 +156,8 @@ jp_job_done(struct job *job, void *arg)
 }
 
 static const struct job_cbs jp_job_cbs = {
-	.on_status = jp_job_status,
-	.on_done = jp_job_done,
+        .on_status = jp_job_status,
+        .on_done = jp_job_done,
 };
 
 /* The supervisor is gone (EOF, error or silence): end the job, or exit when idle. */
@@ -178,7 +180,7 @@ static void
 jp_orphan_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	jp_supervisor_gone(log_fmt("nothing received for %lld ms",
-		(long long)(jp.ping_timeout_ms + JP_ORPHAN_GRACE_MS)));
+	        (long long)(jp.ping_timeout_ms + JP_ORPHAN_GRACE_MS)));
 }
 
 static void
@@ -219,9 +221,9 @@ jp_on_init(const struct ipc_msg *msg)
 	m.type = IPC_INIT_OK;
 	m.u.init_ok.pid = (int32_t)getpid();
 	jp_send(&m);
-	log_debug("job process initialized",
-		"ping_interval_ms", log_fmt("%u", msg->u.init.ping_interval_ms),
-		"ping_timeout_ms", log_fmt("%lld", (long long)jp.ping_timeout_ms));
+	log_debug("job process initialized", "ping_interval_ms",
+	        log_fmt("%u", msg->u.init.ping_interval_ms), "ping_timeout_ms",
+	        log_fmt("%lld", (long long)jp.ping_timeout_ms));
 }
 
 static void
@@ -252,12 +254,12 @@ jp_on_start_job(const struct ipc_msg *msg)
 		return;
 	}
 	/* livekit_agent.proto Job: id (1), room (3) name for the log context. */
-	rc = lkpb_decode(livekit_Job_fields, &pbjob, (const uint8_t *)s->job.ptr, s->job.len,
-		IPC_MAX_MSG);
+	rc = lkpb_decode(
+	        livekit_Job_fields, &pbjob, (const uint8_t *)s->job.ptr, s->job.len, IPC_MAX_MSG);
 	if (rc < 0) {
 		log_error("START_JOB with a malformed job", "err", lk_strerror(rc));
 		jp_exit_supervised("job start failed", JOB_FAILURE,
-			log_fmt("malformed job protobuf: %s", lk_strerror(rc)), 1);
+		        log_fmt("malformed job protobuf: %s", lk_strerror(rc)), 1);
 	}
 	log_set_job(pbjob.id, pbjob.room ? pbjob.room->name : NULL);
 
@@ -292,8 +294,8 @@ static void
 jp_on_shutdown(const struct ipc_msg *msg)
 {
 	struct ipc_msg m;
-	char *reason = msg->u.shutdown.reason.len ? jp_strdup_ipc(msg->u.shutdown.reason) :
-		lk_xstrdup("job shutdown");
+	char *reason = msg->u.shutdown.reason.len ? jp_strdup_ipc(msg->u.shutdown.reason)
+	                                          : lk_xstrdup("job shutdown");
 
 	memset(&m, 0, sizeof(m));
 	m.type = IPC_SHUTDOWN_ACK;
@@ -375,8 +377,10 @@ jp_run_supervised(void)
 	/* The supervisor owns the lifecycle: SIGINT from a terminal is not ours. */
 	signal(SIGINT, SIG_IGN);
 	if (!jp_ipc_fd_ok()) {
-		fprintf(stderr, "lk-jobproc: --ipc: fd %d is not a SOCK_SEQPACKET socket "
-			"(lk-jobproc --ipc is started by lk-supervisor)\n", IPC_FD);
+		fprintf(stderr,
+		        "lk-jobproc: --ipc: fd %d is not a SOCK_SEQPACKET socket "
+		        "(lk-jobproc --ipc is started by lk-supervisor)\n",
+		        IPC_FD);
 		return JP_EXIT_USAGE;
 	}
 	jp.ping_timeout_ms = JP_DEFAULT_PING_TIMEOUT_MS;
@@ -397,8 +401,8 @@ jp_run_supervised(void)
 
 /* ---- one-off mode ---- */
 
-static const char *const jp_level_names[] = { "debug", "info", "warn", "error", NULL };
-static const char *const jp_format_names[] = { "json", "console", NULL };
+static const char *const jp_level_names[] = {"debug", "info", "warn", "error", NULL};
+static const char *const jp_format_names[] = {"json", "console", NULL};
 
 struct jp_oneoff {
 	int ipc;
@@ -418,31 +422,68 @@ struct jp_oneoff {
 static struct jp_oneoff jo;
 
 static const struct cfg_opt jp_opts[] = {
-	{ .flag = "ipc", .type = CFG_BOOL, .dst = &jo.ipc,
-	  .help = "supervised mode: lk-supervisor's IPC socket is fd 3 (all other flags unused)" },
-	{ .flag = "script", .type = CFG_STR, .dst = &jo.script,
-	  .help = "script to run (see the list below)" },
-	{ .flag = "script-args", .type = CFG_STR, .dst = &jo.script_args,
-	  .help = "script arguments, \"key=value ...\"" },
-	{ .flag = "url", .env = "LIVEKIT_URL", .type = CFG_STR, .dst = &jo.url,
-	  .help = "LiveKit server URL (ws://, wss://, http://, https://)" },
-	{ .flag = "room", .type = CFG_STR, .dst = &jo.room,
-	  .help = "room to join (required unless --token is given)" },
-	{ .flag = "token", .type = CFG_STR, .dst = &jo.token, .secret = 1,
-	  .help = "room join token; without it one is signed with the API key" },
-	{ .flag = "api-key", .env = "LIVEKIT_API_KEY", .type = CFG_STR, .dst = &jo.api_key,
-	  .help = "API key used to sign the join token" },
-	{ .flag = "api-secret", .env = "LIVEKIT_API_SECRET", .type = CFG_STR, .dst = &jo.api_secret,
-	  .secret = 1, .help = "API secret used to sign the join token" },
-	{ .flag = "identity", .type = CFG_STR, .dst = &jo.identity,
-	  .help = "participant identity when signing (default agent-<random>)" },
-	{ .flag = "duration", .type = CFG_DURATION, .dst = &jo.duration_ms, .def = "0",
-	  .min = 0, .max = 30LL * 24 * 3600 * 1000,
-	  .help = "the script finishes after this long in the room (0 = until the room ends)" },
-	{ .flag = "log-level", .env = "LK_LOG_LEVEL", .type = CFG_ENUM, .dst = &jo.log_level,
-	  .def = "info", .choices = jp_level_names, .help = "log level" },
-	{ .flag = "log-format", .env = "LK_LOG_FORMAT", .type = CFG_ENUM, .dst = &jo.log_format,
-	  .def = "json", .choices = jp_format_names, .help = "log format" },
+        {.flag = "ipc",
+                .type = CFG_BOOL,
+                .dst = &jo.ipc,
+                .help = "supervised mode: lk-supervisor's IPC socket is fd 3 (all other flags unused)"},
+        {.flag = "script",
+                .type = CFG_STR,
+                .dst = &jo.script,
+                .help = "script to run (see the list below)"},
+        {.flag = "script-args",
+                .type = CFG_STR,
+                .dst = &jo.script_args,
+                .help = "script arguments, \"key=value ...\""},
+        {.flag = "url",
+                .env = "LIVEKIT_URL",
+                .type = CFG_STR,
+                .dst = &jo.url,
+                .help = "LiveKit server URL (ws://, wss://, http://, https://)"},
+        {.flag = "room",
+                .type = CFG_STR,
+                .dst = &jo.room,
+                .help = "room to join (required unless --token is given)"},
+        {.flag = "token",
+                .type = CFG_STR,
+                .dst = &jo.token,
+                .secret = 1,
+                .help = "room join token; without it one is signed with the API key"},
+        {.flag = "api-key",
+                .env = "LIVEKIT_API_KEY",
+                .type = CFG_STR,
+                .dst = &jo.api_key,
+                .help = "API key used to sign the join token"},
+        {.flag = "api-secret",
+                .env = "LIVEKIT_API_SECRET",
+                .type = CFG_STR,
+                .dst = &jo.api_secret,
+                .secret = 1,
+                .help = "API secret used to sign the join token"},
+        {.flag = "identity",
+                .type = CFG_STR,
+                .dst = &jo.identity,
+                .help = "participant identity when signing (default agent-<random>)"},
+        {.flag = "duration",
+                .type = CFG_DURATION,
+                .dst = &jo.duration_ms,
+                .def = "0",
+                .min = 0,
+                .max = 30LL * 24 * 3600 * 1000,
+                .help = "the script finishes after this long in the room (0 = until the room ends)"},
+        {.flag = "log-level",
+                .env = "LK_LOG_LEVEL",
+                .type = CFG_ENUM,
+                .dst = &jo.log_level,
+                .def = "info",
+                .choices = jp_level_names,
+                .help = "log level"},
+        {.flag = "log-format",
+                .env = "LK_LOG_FORMAT",
+                .type = CFG_ENUM,
+                .dst = &jo.log_format,
+                .def = "json",
+                .choices = jp_format_names,
+                .help = "log format"},
 };
 #define JP_NOPTS (sizeof(jp_opts) / sizeof(jp_opts[0]))
 
@@ -450,11 +491,11 @@ static void
 jp_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: lk-jobproc --script NAME --url URL --room ROOM\n"
-		"                  [--token T | --api-key K --api-secret S] [--identity I]\n"
-		"                  [--duration D] [--script-args \"k=v ...\"]\n"
-		"       lk-jobproc --ipc     (started by lk-supervisor)\n"
-		"       lk-jobproc --version | --help\n\n");
+	        "usage: lk-jobproc --script NAME --url URL --room ROOM\n"
+	        "                  [--token T | --api-key K --api-secret S] [--identity I]\n"
+	        "                  [--duration D] [--script-args \"k=v ...\"]\n"
+	        "       lk-jobproc --ipc     (started by lk-supervisor)\n"
+	        "       lk-jobproc --version | --help\n\n");
 	cfg_usage(jp_opts, JP_NOPTS, out);
 	fprintf(out, "\nscripts:\n");
 	for (const struct script *s = script_table(); s->name; s++)
@@ -462,8 +503,7 @@ jp_usage(FILE *out)
 	fprintf(out, "\nexit codes: 0 success, 1 failure, 2 usage error\n");
 }
 
-static int __attribute__((format(printf, 1, 2)))
-jp_usage_error(const char *fmt, ...)
+static int __attribute__((format(printf, 1, 2))) jp_usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -499,8 +539,8 @@ jp_sign_token(const char *identity)
 	char *tok = NULL;
 	int rc;
 
-	video = json_pack("{s:b, s:s, s:b, s:b, s:b, s:b}", "roomJoin", 1, "room", jo.room,
-		"agent", 1, "canPublish", 1, "canSubscribe", 1, "canPublishData", 1);
+	video = json_pack("{s:b, s:s, s:b, s:b, s:b, s:b}", "roomJoin", 1, "room", jo.room, "agent",
+	        1, "canPublish", 1, "canSubscribe", 1, "canPublishData", 1);
 	if (!video)
 		return NULL;
 	memset(&a, 0, sizeof(a));
@@ -528,7 +568,7 @@ jp_oneoff_done(struct job *job, void *arg)
 }
 
 static const struct job_cbs jp_oneoff_cbs = {
-	.on_done = jp_oneoff_done,
+        .on_done = jp_oneoff_done,
 };
 
 static int
@@ -548,21 +588,25 @@ jp_run_oneoff(int argc, char **argv)
 	if (!jo.script || !*jo.script)
 		return jp_usage_error("--script is required (one of: %s)", names);
 	if (!script_find(jo.script))
-		return jp_usage_error("--script: unknown script \"%s\" (one of: %s)", jo.script, names);
+		return jp_usage_error(
+		        "--script: unknown script \"%s\" (one of: %s)", jo.script, names);
 	if (!jo.url || !*jo.url)
 		return jp_usage_error("--url (or LIVEKIT_URL) is required");
 	if (room_build_url(jo.url, url, sizeof(url)) < 0)
-		return jp_usage_error("--url: expected a ws://, wss://, http:// or https:// URL, got \"%s\"",
-			jo.url);
+		return jp_usage_error(
+		        "--url: expected a ws://, wss://, http:// or https:// URL, got \"%s\"",
+		        jo.url);
 	if ((!jo.room || !*jo.room) && (!jo.token || !*jo.token))
 		return jp_usage_error("--room is required");
 	if (jo.token && *jo.token) {
 		token = lk_xstrdup(jo.token);
 	} else {
 		if (!jo.api_key || !*jo.api_key)
-			return jp_usage_error("--api-key (or LIVEKIT_API_KEY) is required without --token");
+			return jp_usage_error(
+			        "--api-key (or LIVEKIT_API_KEY) is required without --token");
 		if (!jo.api_secret || !*jo.api_secret)
-			return jp_usage_error("--api-secret (or LIVEKIT_API_SECRET) is required without --token");
+			return jp_usage_error(
+			        "--api-secret (or LIVEKIT_API_SECRET) is required without --token");
 	}
 
 	identity = jo.identity && *jo.identity ? jo.identity : NULL;
@@ -593,8 +637,8 @@ jp_run_oneoff(int argc, char **argv)
 	ev_signal_init(&jp.sigint, jp_sigterm_cb, SIGINT);
 	ev_signal_start(jp.loop, &jp.sigint);
 
-	log_info("one-off job starting", "script", jo.script, "identity", identity,
-		"duration_ms", log_fmt("%lld", (long long)jo.duration_ms));
+	log_info("one-off job starting", "script", jo.script, "identity", identity, "duration_ms",
+	        log_fmt("%lld", (long long)jo.duration_ms));
 	rc = job_start(jp.job, err, sizeof(err));
 	if (rc < 0)
 		job_fail(jp.job, err);
@@ -621,7 +665,8 @@ main(int argc, char **argv)
 			supervised = 1;
 	}
 	if (supervised && argc != 2)
-		return jp_usage_error("--ipc takes no other flags (the supervisor sends everything over IPC)");
+		return jp_usage_error(
+		        "--ipc takes no other flags (the supervisor sends everything over IPC)");
 
 	/* A closed signalling socket must be an error return, not a signal. */
 	signal(SIGPIPE, SIG_IGN);

@@ -25,12 +25,12 @@
 #define ROOM_XSTR(x) ROOM_STR(x)
 
 enum room_state {
-	ROOM_IDLE,       /* room_new, not connected */
+	ROOM_IDLE, /* room_new, not connected */
 	ROOM_CONNECTING, /* WebSocket upgrade, or waiting for SignalResponse.join */
 	ROOM_JOINED,
-	ROOM_ENDED,      /* ended on its own; on_disconnected was called */
-	ROOM_CLOSING,    /* room_close: leave sent, waiting for the socket to close */
-	ROOM_CLOSED,     /* room_close finished */
+	ROOM_ENDED, /* ended on its own; on_disconnected was called */
+	ROOM_CLOSING, /* room_close: leave sent, waiting for the socket to close */
+	ROOM_CLOSED, /* room_close finished */
 };
 
 struct room {
@@ -51,10 +51,10 @@ struct room {
 	int64_t ping_timeout_ms;
 	int64_t rtt_ms;
 
-	ev_timer join_timer;    /* connect + first message */
-	ev_timer ping_timer;    /* SignalRequest.ping_req every ping_interval */
+	ev_timer join_timer; /* connect + first message */
+	ev_timer ping_timer; /* SignalRequest.ping_req every ping_interval */
 	ev_timer silence_timer; /* no message for ping_timeout -> disconnected */
-	ev_timer close_timer;   /* bounds room_close, and defers its done callback */
+	ev_timer close_timer; /* bounds room_close, and defers its done callback */
 
 	void (*close_done)(struct room *room, void *arg);
 	void *close_arg;
@@ -62,16 +62,31 @@ struct room {
 
 /* livekit_models.proto DisconnectReason names, for logs and reasons. */
 static const char *const room_disconnect_reasons[] = {
-	"UNKNOWN_REASON", "CLIENT_INITIATED", "DUPLICATE_IDENTITY", "SERVER_SHUTDOWN",
-	"PARTICIPANT_REMOVED", "ROOM_DELETED", "STATE_MISMATCH", "JOIN_FAILURE",
-	"MIGRATION", "SIGNAL_CLOSE", "ROOM_CLOSED", "USER_UNAVAILABLE", "USER_REJECTED",
-	"SIP_TRUNK_FAILURE", "CONNECTION_TIMEOUT", "MEDIA_FAILURE", "AGENT_ERROR",
+        "UNKNOWN_REASON",
+        "CLIENT_INITIATED",
+        "DUPLICATE_IDENTITY",
+        "SERVER_SHUTDOWN",
+        "PARTICIPANT_REMOVED",
+        "ROOM_DELETED",
+        "STATE_MISMATCH",
+        "JOIN_FAILURE",
+        "MIGRATION",
+        "SIGNAL_CLOSE",
+        "ROOM_CLOSED",
+        "USER_UNAVAILABLE",
+        "USER_REJECTED",
+        "SIP_TRUNK_FAILURE",
+        "CONNECTION_TIMEOUT",
+        "MEDIA_FAILURE",
+        "AGENT_ERROR",
 };
 
 static const char *
 room_reason_name(int reason)
 {
-	if (reason >= 0 && (size_t)reason < sizeof(room_disconnect_reasons) / sizeof(room_disconnect_reasons[0]))
+	if (reason >= 0 &&
+	        (size_t)reason <
+	                sizeof(room_disconnect_reasons) / sizeof(room_disconnect_reasons[0]))
 		return room_disconnect_reasons[reason];
 	return "UNKNOWN_REASON";
 }
@@ -80,26 +95,46 @@ static const char *
 room_msg_name(pb_size_t which)
 {
 	switch (which) {
-	case livekit_SignalResponse_join_tag: return "join";
-	case livekit_SignalResponse_answer_tag: return "answer";
-	case livekit_SignalResponse_offer_tag: return "offer";
-	case livekit_SignalResponse_trickle_tag: return "trickle";
-	case livekit_SignalResponse_update_tag: return "update";
-	case livekit_SignalResponse_track_published_tag: return "track_published";
-	case livekit_SignalResponse_leave_tag: return "leave";
-	case livekit_SignalResponse_mute_tag: return "mute";
-	case livekit_SignalResponse_speakers_changed_tag: return "speakers_changed";
-	case livekit_SignalResponse_room_update_tag: return "room_update";
-	case livekit_SignalResponse_refresh_token_tag: return "refresh_token";
-	case livekit_SignalResponse_track_unpublished_tag: return "track_unpublished";
-	case livekit_SignalResponse_pong_tag: return "pong";
-	case livekit_SignalResponse_reconnect_tag: return "reconnect";
-	case livekit_SignalResponse_pong_resp_tag: return "pong_resp";
-	case livekit_SignalResponse_request_response_tag: return "request_response";
-	case livekit_SignalResponse_track_subscribed_tag: return "track_subscribed";
-	case livekit_SignalResponse_media_sections_requirement_tag: return "media_sections_requirement";
-	case 0: return "empty or unknown";
-	default: return "other";
+	case livekit_SignalResponse_join_tag:
+		return "join";
+	case livekit_SignalResponse_answer_tag:
+		return "answer";
+	case livekit_SignalResponse_offer_tag:
+		return "offer";
+	case livekit_SignalResponse_trickle_tag:
+		return "trickle";
+	case livekit_SignalResponse_update_tag:
+		return "update";
+	case livekit_SignalResponse_track_published_tag:
+		return "track_published";
+	case livekit_SignalResponse_leave_tag:
+		return "leave";
+	case livekit_SignalResponse_mute_tag:
+		return "mute";
+	case livekit_SignalResponse_speakers_changed_tag:
+		return "speakers_changed";
+	case livekit_SignalResponse_room_update_tag:
+		return "room_update";
+	case livekit_SignalResponse_refresh_token_tag:
+		return "refresh_token";
+	case livekit_SignalResponse_track_unpublished_tag:
+		return "track_unpublished";
+	case livekit_SignalResponse_pong_tag:
+		return "pong";
+	case livekit_SignalResponse_reconnect_tag:
+		return "reconnect";
+	case livekit_SignalResponse_pong_resp_tag:
+		return "pong_resp";
+	case livekit_SignalResponse_request_response_tag:
+		return "request_response";
+	case livekit_SignalResponse_track_subscribed_tag:
+		return "track_subscribed";
+	case livekit_SignalResponse_media_sections_requirement_tag:
+		return "media_sections_requirement";
+	case 0:
+		return "empty or unknown";
+	default:
+		return "other";
 	}
 }
 
@@ -192,11 +227,12 @@ room_send(struct room *room, const livekit_SignalRequest *req)
 	buf_init(&b, ROOM_MAX_MSG);
 	rc = lkpb_encode(livekit_SignalRequest_fields, req, &b);
 	if (rc == 0)
-		rc = ws_send(room->ws, 1, b.data, b.len); /* §1.5: one binary message per SignalRequest */
+		rc = ws_send(room->ws, 1, b.data,
+		        b.len); /* §1.5: one binary message per SignalRequest */
 	buf_free(&b);
 	if (rc < 0)
 		log_debug("signal send failed", "type", log_fmt("%u", (unsigned)req->which_message),
-			"err", lk_strerror(rc));
+		        "err", lk_strerror(rc));
 	return rc;
 }
 
@@ -304,8 +340,10 @@ room_join_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct room *room = w->data;
 
-	room_end(room, log_fmt("room join failed: no join response within %d s",
-		ROOM_JOIN_TIMEOUT_MS / 1000), 1);
+	room_end(room,
+	        log_fmt("room join failed: no join response within %d s",
+	                ROOM_JOIN_TIMEOUT_MS / 1000),
+	        1);
 }
 
 static void
@@ -321,7 +359,7 @@ room_silence_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	/* §1.6: nothing received for ping_timeout: the server is gone. */
 	log_warn("signal ping timeout", "ping_timeout_ms",
-		log_fmt("%lld", (long long)room->ping_timeout_ms));
+	        log_fmt("%lld", (long long)room->ping_timeout_ms));
 	/* A silent server will not finish a close handshake either: drop it. */
 	if (room->ws) {
 		ws_free(room->ws);
@@ -335,8 +373,9 @@ room_silence_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 static int
 room_on_join(struct room *room, const livekit_JoinResponse *j)
 {
-	const char *server_version = j->server_info && j->server_info->version ?
-		j->server_info->version : (j->server_version ? j->server_version : "");
+	const char *server_version = j->server_info && j->server_info->version
+	        ? j->server_info->version
+	        : (j->server_version ? j->server_version : "");
 
 	/* §2.3: room and participant are required; the participant sid is ours. */
 	if (!j->room) {
@@ -354,8 +393,8 @@ room_on_join(struct room *room, const livekit_JoinResponse *j)
 	for (pb_size_t i = 0; i < j->other_participants_count; i++) {
 		const livekit_ParticipantInfo *pi = &j->other_participants[i];
 		if (!pi->sid || !*pi->sid || strcmp(pi->sid, room->local_sid) == 0 ||
-		    pi->state == livekit_ParticipantInfo_State_DISCONNECTED ||
-		    room_part_find(room, pi->sid))
+		        pi->state == livekit_ParticipantInfo_State_DISCONNECTED ||
+		        room_part_find(room, pi->sid))
 			continue;
 		room_part_add(room, pi);
 	}
@@ -367,15 +406,15 @@ room_on_join(struct room *room, const livekit_JoinResponse *j)
 
 	room->state = ROOM_JOINED;
 	ev_timer_stop(room->loop, &room->join_timer);
-	ev_timer_set(&room->ping_timer, room->ping_interval_ms / 1000., room->ping_interval_ms / 1000.);
+	ev_timer_set(
+	        &room->ping_timer, room->ping_interval_ms / 1000., room->ping_interval_ms / 1000.);
 	ev_timer_start(room->loop, &room->ping_timer);
 	room->silence_timer.repeat = room->ping_timeout_ms / 1000.;
 	ev_timer_again(room->loop, &room->silence_timer);
 
-	log_debug("signal join response", "server_version", server_version,
-		"ping_interval_s", log_fmt("%d", j->ping_interval),
-		"ping_timeout_s", log_fmt("%d", j->ping_timeout),
-		"subscriber_primary", j->subscriber_primary ? "true" : "false");
+	log_debug("signal join response", "server_version", server_version, "ping_interval_s",
+	        log_fmt("%d", j->ping_interval), "ping_timeout_s", log_fmt("%d", j->ping_timeout),
+	        "subscriber_primary", j->subscriber_primary ? "true" : "false");
 	if (room->ev.on_joined)
 		room->ev.on_joined(room, room->arg);
 	return 0;
@@ -416,8 +455,8 @@ room_on_leave(struct room *room, const livekit_LeaveRequest *l)
 {
 	/* §1.7: DISCONNECT closes the room; RESUME/RECONNECT would need a
 	 * resume, which this client does not do, so they end the room too. */
-	log_info("server sent leave", "reason", room_reason_name(l->reason),
-		"action", log_fmt("%d", (int)l->action));
+	log_info("server sent leave", "reason", room_reason_name(l->reason), "action",
+	        log_fmt("%d", (int)l->action));
 	room_end(room, log_fmt("room disconnected: %s", room_reason_name(l->reason)), 0);
 }
 
@@ -441,8 +480,9 @@ room_handle_message(struct room *room, const uint8_t *data, size_t len)
 		return 0;
 	rc = lkpb_decode(livekit_SignalResponse_fields, &msg, data, len, ROOM_MAX_MSG);
 	if (rc < 0) {
-		room_end(room, log_fmt("malformed signal message: %s (%zu bytes)",
-			lk_strerror(rc), len), 1);
+		room_end(room,
+		        log_fmt("malformed signal message: %s (%zu bytes)", lk_strerror(rc), len),
+		        1);
 		return rc;
 	}
 	/* §1.6: any message resets the ping timeout. */
@@ -452,8 +492,10 @@ room_handle_message(struct room *room, const uint8_t *data, size_t len)
 	if (room->state == ROOM_CONNECTING) {
 		/* §1.5: the first server message must be join. */
 		if (msg.which_message != livekit_SignalResponse_join_tag || !msg.message.join) {
-			room_end(room, log_fmt("room join failed: first signal message was %s, not join",
-				room_msg_name(msg.which_message)), 1);
+			room_end(room,
+			        log_fmt("room join failed: first signal message was %s, not join",
+			                room_msg_name(msg.which_message)),
+			        1);
 			rc = LK_EINVAL;
 		} else {
 			rc = room_on_join(room, msg.message.join);
@@ -482,8 +524,8 @@ room_handle_message(struct room *room, const uint8_t *data, size_t len)
 	case livekit_SignalResponse_answer_tag:
 	case livekit_SignalResponse_trickle_tag:
 		/* Media comes later: do not answer rather than answer wrongly. */
-		log_debug("signal media message not handled yet",
-			"type", room_msg_name(msg.which_message));
+		log_debug("signal media message not handled yet", "type",
+		        room_msg_name(msg.which_message));
 		break;
 	default:
 		log_debug("signal message ignored", "type", room_msg_name(msg.which_message));
@@ -524,15 +566,19 @@ room_ws_close(struct ws *ws, int code, int http_status, const char *reason, void
 	switch (room->state) {
 	case ROOM_CONNECTING:
 		if (http_status && !(reason && strstr(reason, "HTTP")))
-			room_end(room, log_fmt("room join failed: HTTP %d%s%s", http_status,
-				reason && *reason ? ": " : "", reason ? reason : ""), 1);
+			room_end(room,
+			        log_fmt("room join failed: HTTP %d%s%s", http_status,
+			                reason && *reason ? ": " : "", reason ? reason : ""),
+			        1);
 		else
-			room_end(room, log_fmt("room join failed: %s",
-				reason && *reason ? reason : "connection closed"), 1);
+			room_end(room,
+			        log_fmt("room join failed: %s",
+			                reason && *reason ? reason : "connection closed"),
+			        1);
 		break;
 	case ROOM_JOINED:
-		log_info("signal connection closed", "code", log_fmt("%d", code),
-			"reason", reason ? reason : "");
+		log_info("signal connection closed", "code", log_fmt("%d", code), "reason",
+		        reason ? reason : "");
 		room_end(room, "room disconnected", 0);
 		break;
 	case ROOM_CLOSING:
@@ -548,9 +594,9 @@ room_ws_close(struct ws *ws, int code, int http_status, const char *reason, void
 }
 
 static const struct ws_cbs room_ws_cbs = {
-	.on_open = room_ws_open,
-	.on_message = room_ws_message,
-	.on_close = room_ws_close,
+        .on_open = room_ws_open,
+        .on_message = room_ws_message,
+        .on_close = room_ws_close,
 };
 
 /* ---- setup ---- */
@@ -560,8 +606,8 @@ room_build_url(const char *base, char *out, size_t outlen)
 {
 	/* §1.3 v0 query: protocol decides the server's behaviour; sdk=cpp is a
 	 * ClientInfo.SDK name livekit-server knows. */
-	static const char query[] = "protocol=" ROOM_XSTR(ROOM_PROTOCOL)
-		"&auto_subscribe=1&sdk=cpp&version=" PACKAGE_VERSION "&os=linux";
+	static const char query[] = "protocol=" ROOM_XSTR(
+	        ROOM_PROTOCOL) "&auto_subscribe=1&sdk=cpp&version=" PACKAGE_VERSION "&os=linux";
 	const char *scheme, *rest, *q;
 	size_t hostlen, pathlen;
 	int n;
@@ -588,7 +634,7 @@ room_build_url(const char *base, char *out, size_t outlen)
 	else
 		q = "";
 	n = snprintf(out, outlen, "%s://%.*s%.*s/rtc?%s%s%.*s", scheme, (int)hostlen, rest,
-		(int)pathlen, rest + hostlen, query, *q ? "&" : "", (int)strcspn(q, "#"), q);
+	        (int)pathlen, rest + hostlen, query, *q ? "&" : "", (int)strcspn(q, "#"), q);
 	if (n < 0 || (size_t)n >= outlen)
 		return LK_ETOOBIG;
 	return 0;

@@ -23,10 +23,10 @@ struct room;
 #define ROOM_CLOSE_TIMEOUT_MS 1000
 
 struct room_participant {
-	char *sid;      /* "PA_..." */
+	char *sid; /* "PA_..." */
 	char *identity;
 	char *name;
-	int kind;       /* ParticipantInfo.Kind */
+	int kind; /* ParticipantInfo.Kind */
 };
 
 /*
@@ -38,7 +38,8 @@ struct room_events {
 	/* SignalResponse.join arrived: sids, names and other participants are known. */
 	void (*on_joined)(struct room *room, void *arg);
 	/* A participant appeared after the join (ParticipantUpdate). */
-	void (*on_participant_joined)(struct room *room, const struct room_participant *p, void *arg);
+	void (*on_participant_joined)(
+	        struct room *room, const struct room_participant *p, void *arg);
 	/* A participant left (state DISCONNECTED); p is freed after the call. */
 	void (*on_participant_left)(struct room *room, const struct room_participant *p, void *arg);
 	/*
@@ -83,7 +84,7 @@ int room_handle_message(struct room *room, const uint8_t *data, size_t len);
 void room_close(struct room *room, void (*done)(struct room *room, void *arg), void *arg);
 
 int room_is_joined(const struct room *room);
-const char *room_sid(const struct room *room);        /* "" before the join */
+const char *room_sid(const struct room *room); /* "" before the join */
 const char *room_name(const struct room *room);
 const char *room_local_sid(const struct room *room);
 const char *room_local_identity(const struct room *room);

@@ -25,7 +25,7 @@ script_noop_start(struct job *job, const char *args)
 static void
 script_crash_joined(struct room *room, void *arg)
 {
-	struct rlimit no_core = { 0, 0 };
+	struct rlimit no_core = {0, 0};
 
 	log_warn("crash script: raising SIGSEGV as requested");
 	/* A deliberate crash: no core file in the working directory. */
@@ -35,7 +35,7 @@ script_crash_joined(struct room *room, void *arg)
 }
 
 static const struct room_events script_crash_events = {
-	.on_joined = script_crash_joined,
+        .on_joined = script_crash_joined,
 };
 
 /* ---- hang: block the event loop forever once joined ---- */
@@ -65,7 +65,7 @@ script_hang_joined(struct room *room, void *arg)
 }
 
 static const struct room_events script_hang_events = {
-	.on_joined = script_hang_joined,
+        .on_joined = script_hang_joined,
 };
 
 /* ---- fail: end with a failure once joined ---- */
@@ -77,19 +77,19 @@ script_fail_joined(struct room *room, void *arg)
 }
 
 static const struct room_events script_fail_events = {
-	.on_joined = script_fail_joined,
+        .on_joined = script_fail_joined,
 };
 
 static const struct script script_list[] = {
-	{ "noop", "join the room and wait (--duration, room end or shutdown)",
-	  script_noop_start, NULL, NULL },
-	{ "crash", "join, then raise SIGSEGV (tests)", script_noop_start, NULL,
-	  &script_crash_events },
-	{ "hang", "join, then block the event loop forever (tests)", script_noop_start, NULL,
-	  &script_hang_events },
-	{ "fail", "join, then end with a failure (tests)", script_noop_start, NULL,
-	  &script_fail_events },
-	{ NULL, NULL, NULL, NULL, NULL },
+        {"noop", "join the room and wait (--duration, room end or shutdown)", script_noop_start,
+                NULL, NULL},
+        {"crash", "join, then raise SIGSEGV (tests)", script_noop_start, NULL,
+                &script_crash_events},
+        {"hang", "join, then block the event loop forever (tests)", script_noop_start, NULL,
+                &script_hang_events},
+        {"fail", "join, then end with a failure (tests)", script_noop_start, NULL,
+                &script_fail_events},
+        {NULL, NULL, NULL, NULL, NULL},
 };
 
 const struct script *

@@ -24,20 +24,20 @@ struct ws;
 typedef void (*http_handler_fn)(struct http_req *req, void *arg);
 
 struct http_server_opts {
-	const char *bind;       /* "127.0.0.1", "0.0.0.0", "::" */
-	uint16_t port;          /* 0 = pick a free port */
-	size_t max_body;        /* 0 = 1 MiB */
+	const char *bind; /* "127.0.0.1", "0.0.0.0", "::" */
+	uint16_t port; /* 0 = pick a free port */
+	size_t max_body; /* 0 = 1 MiB */
 	http_handler_fn handler;
 	void *arg;
 };
 
-struct http_server *http_server_new(struct ev_loop *loop, const struct http_server_opts *opts,
-	char *err, size_t errlen);
+struct http_server *http_server_new(
+        struct ev_loop *loop, const struct http_server_opts *opts, char *err, size_t errlen);
 uint16_t http_server_port(const struct http_server *srv);
 void http_server_free(struct http_server *srv);
 
 const char *http_req_method(const struct http_req *req);
-const char *http_req_path(const struct http_req *req);   /* without the query */
+const char *http_req_path(const struct http_req *req); /* without the query */
 /* Case-insensitive header lookup; NULL if absent. */
 const char *http_req_header(const struct http_req *req, const char *name);
 /* Decoded query parameter; NULL if absent. */
@@ -47,8 +47,8 @@ const uint8_t *http_req_body(const struct http_req *req, size_t *len);
 int http_req_is_ws_upgrade(const struct http_req *req);
 
 /* Reply with a body (copied). content_type may be NULL for text/plain. */
-void http_reply(struct http_req *req, unsigned status, const char *content_type,
-	const void *body, size_t len);
+void http_reply(struct http_req *req, unsigned status, const char *content_type, const void *body,
+        size_t len);
 /* Convenience: status + NUL-terminated text. */
 void http_reply_text(struct http_req *req, unsigned status, const char *text);
 
@@ -58,7 +58,7 @@ void http_reply_text(struct http_req *req, unsigned status, const char *text);
  * callbacks are cbs/cb_arg; the caller owns it from then on.
  */
 typedef void (*http_ws_ready_fn)(struct ws *ws, void *ws_arg);
-void http_reply_ws(struct http_req *req, size_t max_msg, const struct ws_cbs *cbs,
-	void *cb_arg, http_ws_ready_fn on_ws, void *ws_arg);
+void http_reply_ws(struct http_req *req, size_t max_msg, const struct ws_cbs *cbs, void *cb_arg,
+        http_ws_ready_fn on_ws, void *ws_arg);
 
 #endif

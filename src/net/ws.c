@@ -1170,8 +1170,8 @@ ws_close(struct ws *ws, int code, const char *reason)
 		if (rlen > 0)
 			memcpy(ws->close_reason, reason, rlen);
 		ws->close_rlen = rlen;
-	} else if (wslay_event_queue_close(ws->wctx, (uint16_t)code, (const uint8_t *)reason,
-	                   rlen) != 0) {
+	} else if (wslay_event_queue_close(
+	                   ws->wctx, (uint16_t)code, (const uint8_t *)reason, rlen) != 0) {
 		return; /* a close is already on its way */
 	}
 	ws_timer_arm(ws, WS_CLOSE_TIMEOUT_S);

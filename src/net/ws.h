@@ -31,15 +31,15 @@ struct ws_cbs {
 };
 
 struct ws_client_opts {
-	const char *url;          /* ws://host:port/path?query or wss://... */
-	const char *bearer;       /* JWT for "Authorization: Bearer", or NULL */
-	size_t max_msg;           /* 0 = 2 MiB */
-	int connect_timeout_ms;   /* 0 = 10000; covers TCP + TLS + upgrade */
-	int tls_insecure;         /* skip certificate verification (tests only) */
+	const char *url; /* ws://host:port/path?query or wss://... */
+	const char *bearer; /* JWT for "Authorization: Bearer", or NULL */
+	size_t max_msg; /* 0 = 2 MiB */
+	int connect_timeout_ms; /* 0 = 10000; covers TCP + TLS + upgrade */
+	int tls_insecure; /* skip certificate verification (tests only) */
 };
 
 struct ws *ws_connect(struct ev_loop *loop, const struct ws_client_opts *opts,
-	const struct ws_cbs *cbs, void *arg);
+        const struct ws_cbs *cbs, void *arg);
 
 /*
  * Server side: fd is an already-upgraded socket (the 101 was sent). pending
@@ -47,8 +47,8 @@ struct ws *ws_connect(struct ev_loop *loop, const struct ws_client_opts *opts,
  * is called instead of close(fd) when the connection ends.
  */
 struct ws *ws_accept(struct ev_loop *loop, int fd, const uint8_t *pending, size_t npending,
-	size_t max_msg, void (*close_fd)(int fd, void *carg), void *carg,
-	const struct ws_cbs *cbs, void *arg);
+        size_t max_msg, void (*close_fd)(int fd, void *carg), void *carg, const struct ws_cbs *cbs,
+        void *arg);
 
 /* Queue one message. 0, or LK_ECLOSED / LK_ETOOBIG. */
 int ws_send(struct ws *ws, int binary, const void *data, size_t len);

@@ -56,13 +56,13 @@ int lkpb_size(const pb_msgdesc_t *fields, const void *msg, size_t *size);
  * with LK_ETOOBIG and malformed input with LK_EINVAL; on failure nothing
  * stays allocated.
  */
-int lkpb_decode(const pb_msgdesc_t *fields, void *msg, const uint8_t *data, size_t len,
-	size_t limit);
+int lkpb_decode(
+        const pb_msgdesc_t *fields, void *msg, const uint8_t *data, size_t len, size_t limit);
 /* Release everything a decode (or lkpb_dup_* helpers) allocated, zero msg. */
 void lkpb_free(const pb_msgdesc_t *fields, void *msg);
 
 /* Heap helpers for building messages whose fields lkpb_free will release. */
-char *lkpb_strdup(const char *s);                         /* NULL -> NULL */
+char *lkpb_strdup(const char *s); /* NULL -> NULL */
 pb_bytes_array_t *lkpb_bytes(const void *data, size_t n);
 /* Allocate a zeroed submessage of the given size. */
 void *lkpb_new(size_t size);

@@ -722,7 +722,13 @@ sup_agent_ws_message(struct ws *ws, int binary, const uint8_t *data, size_t len,
 			sup_agent_lost(a, "unexpected second RegisterWorkerResponse", 1);
 			break;
 		default:
-			sup_agent_lost(a, "unknown ServerMessage type", 1);
+			/*
+			 * proto3 skips unknown fields, so a message type added by a
+			 * newer server decodes as an empty oneof: ignore it rather
+			 * than reconnect forever against that server.
+			 */
+			log_warn("ignoring unknown ServerMessage type", "bytes",
+			        log_fmt("%zu", len));
 			break;
 		}
 	}

@@ -22,23 +22,23 @@ enum sup_job_status {
 };
 
 struct sup_pool_opts {
-	const char *jobproc_path;   /* path of lk-jobproc */
-	int num_idle;               /* prewarmed processes to keep */
-	int ping_interval_ms;       /* 2500 */
-	int ping_timeout_ms;        /* unresponsive job killed after this (default 60000) */
-	int init_timeout_ms;        /* 10000 */
-	int close_timeout_ms;       /* SHUTDOWN -> SIGTERM (default 10000) */
-	int64_t job_timeout_ms;     /* 0 = none */
-	int mem_warn_mb;            /* 0 = off */
-	int mem_limit_mb;           /* 0 = off */
-	const char *log_level;      /* passed to children in INIT */
+	const char *jobproc_path; /* path of lk-jobproc */
+	int num_idle; /* prewarmed processes to keep */
+	int ping_interval_ms; /* 2500 */
+	int ping_timeout_ms; /* unresponsive job killed after this (default 60000) */
+	int init_timeout_ms; /* 10000 */
+	int close_timeout_ms; /* SHUTDOWN -> SIGTERM (default 10000) */
+	int64_t job_timeout_ms; /* 0 = none */
+	int mem_warn_mb; /* 0 = off */
+	int mem_limit_mb; /* 0 = off */
+	const char *log_level; /* passed to children in INIT */
 	const char *log_format;
 };
 
 struct sup_job_start {
 	const char *job_id;
-	const char *room;           /* for logs */
-	const uint8_t *job_pb;      /* livekit.Job protobuf bytes */
+	const char *room; /* for logs */
+	const uint8_t *job_pb; /* livekit.Job protobuf bytes */
 	size_t job_pb_len;
 	const char *url;
 	const char *token;
@@ -65,7 +65,7 @@ typedef void (*sup_job_status_fn)(const char *job_id, int status, const char *er
 
 /* NULL unless loop is the default loop (ev_child works only there). */
 struct sup_pool *sup_pool_new(struct ev_loop *loop, const struct sup_pool_opts *opts,
-	sup_job_status_fn on_status, void *arg);
+        sup_job_status_fn on_status, void *arg);
 /*
  * Start a job on an idle process (or a fresh one). 0 or negative lk_err:
  * LK_EINVAL (empty or duplicate job id), LK_ETOOBIG (does not fit one IPC
@@ -80,7 +80,7 @@ void sup_pool_shutdown_all(struct sup_pool *pool, const char *reason);
 void sup_pool_stop_idle(struct sup_pool *pool);
 
 unsigned sup_pool_running(const struct sup_pool *pool); /* jobs not yet reaped */
-unsigned sup_pool_idle(const struct sup_pool *pool);    /* initialized idle processes */
+unsigned sup_pool_idle(const struct sup_pool *pool); /* initialized idle processes */
 /* Children alive of any kind (idle, starting, running, closing). */
 unsigned sup_pool_children(const struct sup_pool *pool);
 
@@ -88,13 +88,13 @@ struct sup_job_info {
 	const char *job_id;
 	const char *room;
 	int pid;
-	int status;             /* RUNNING while alive */
-	int64_t started_ms;     /* monotonic */
-	uint64_t rss_kb;        /* last PONG/memory sample */
+	int status; /* RUNNING while alive */
+	int64_t started_ms; /* monotonic */
+	uint64_t rss_kb; /* last PONG/memory sample */
 	uint64_t pss_kb;
-	int room_joined;        /* from STATUS */
+	int room_joined; /* from STATUS */
 	uint32_t participants;
-	const char *state;      /* "starting", "running", "closing" */
+	const char *state; /* "starting", "running", "closing" */
 };
 typedef void (*sup_job_fn)(const struct sup_job_info *info, void *arg);
 void sup_pool_foreach(const struct sup_pool *pool, sup_job_fn fn, void *arg);

@@ -96,8 +96,8 @@ main(int argc, char **argv)
 			if (replay_path(argv[i], &count) < 0)
 				rc = 1;
 	} else {
-		snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s",
-			srcdir ? srcdir : LK_SRCDIR, name);
+		snprintf(dir, sizeof(dir), "%s/tests/fuzz/corpus/%s", srcdir ? srcdir : LK_SRCDIR,
+		        name);
 		if (replay_path(dir, &count) < 0)
 			rc = 1;
 	}

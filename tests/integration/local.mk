@@ -18,3 +18,7 @@ TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/api.mjs \
 	tests/integration/node_agent.mjs tests/integration/hostile_client.mjs \
 	tests/integration/hostile_server.mjs
+
+# Style: the committed .clang-format holds for every C file.
+TESTS += tests/format.sh
+EXTRA_DIST += tests/format.sh

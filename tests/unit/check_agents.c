@@ -31,7 +31,7 @@
 /* ---- stand-ins for the rest of ds.h ---- */
 
 static char test_key[] = "devkey", test_secret[] = "secret";
-static struct ds_key test_keys[] = { { test_key, test_secret } };
+static struct ds_key test_keys[] = {{test_key, test_secret}};
 static struct ds_job test_jobs[MAX_TEST_JOBS];
 static int test_njobs;
 static int test_updates;
@@ -44,7 +44,7 @@ ds_secret_for(const char *api_key, void *arg)
 
 int
 ds_room_lookup(struct ds *ds, const char *room_name, char *sid_out, size_t sidlen,
-	const char **metadata_out)
+        const char **metadata_out)
 {
 	if (strcmp(room_name, "room1") != 0)
 		return LK_ENOTFOUND;
@@ -56,7 +56,7 @@ ds_room_lookup(struct ds *ds, const char *room_name, char *sid_out, size_t sidle
 
 struct ds_job *
 ds_job_create(struct ds *ds, const char *dispatch_id, int type, const char *agent_name,
-	const char *room_name, const char *metadata)
+        const char *room_name, const char *metadata)
 {
 	struct ds_job *job;
 
@@ -202,8 +202,9 @@ cli_on_message(struct ws *ws, int binary, const uint8_t *data, size_t len, void 
 
 	ck_assert_int_eq(binary, 1);
 	ck_assert_int_lt(c->nmsgs, MAX_MSGS);
-	ck_assert_int_eq(lkpb_decode(livekit_ServerMessage_fields, &c->msgs[c->nmsgs], data, len,
-		1 << 20), 0);
+	ck_assert_int_eq(
+	        lkpb_decode(livekit_ServerMessage_fields, &c->msgs[c->nmsgs], data, len, 1 << 20),
+	        0);
 	c->nmsgs++;
 }
 
@@ -239,7 +240,7 @@ cond_no_workers(const void *arg)
 static struct cli *
 cli_new(void)
 {
-	static const struct ws_cbs cbs = { cli_on_open, cli_on_message, cli_on_close };
+	static const struct ws_cbs cbs = {cli_on_open, cli_on_message, cli_on_close};
 	struct ws_client_opts o;
 	char url[64];
 	struct cli *c;
@@ -285,7 +286,7 @@ cond_nmsgs(const void *arg)
 static livekit_ServerMessage *
 cli_expect(struct cli *c, int n, pb_size_t which)
 {
-	struct want w = { c, n + 1 };
+	struct want w = {c, n + 1};
 
 	ck_assert_msg(t_run_until(cond_nmsgs, &w), "no server message #%d", n);
 	ck_assert_msg(c->nmsgs > n, "connection closed (code %d) before message #%d", c->code, n);
@@ -321,14 +322,13 @@ cli_register(struct cli *c, const char *agent_name, int type, int hidden)
 }
 
 static void
-cli_answer(struct cli *c, const char *job_id, int available, int terminate,
-	const char *identity)
+cli_answer(struct cli *c, const char *job_id, int available, int terminate, const char *identity)
 {
 	livekit_WorkerMessage m;
 	livekit_AvailabilityResponse r;
 	livekit_AvailabilityResponse_ParticipantAttributesEntry attrs[2] = {
-		{ (char *)"lk.agent.name", (char *)"test-agent" },
-		{ (char *)"lk.agent_name", (char *)"spoofed" },
+	        {(char *)"lk.agent.name", (char *)"test-agent"},
+	        {(char *)"lk.agent_name", (char *)"spoofed"},
 	};
 
 	memset(&r, 0, sizeof(r));
@@ -360,7 +360,7 @@ cond_pong(const void *arg)
 
 	for (i = 0; i < w->c->nmsgs; i++)
 		if (w->c->msgs[i].which_message == livekit_ServerMessage_pong_tag &&
-			w->c->msgs[i].message.pong->last_timestamp == w->ts)
+		        w->c->msgs[i].message.pong->last_timestamp == w->ts)
 			return 1;
 	return w->c->closed;
 }
@@ -373,8 +373,8 @@ static void
 cli_ping(struct cli *c, int64_t ts)
 {
 	livekit_WorkerMessage m;
-	livekit_WorkerPing p = { ts };
-	struct want_pong w = { c, ts };
+	livekit_WorkerPing p = {ts};
+	struct want_pong w = {c, ts};
 	const livekit_WorkerPong *pong;
 	int i;
 
@@ -385,7 +385,7 @@ cli_ping(struct cli *c, int64_t ts)
 	ck_assert_msg(t_run_until(cond_pong, &w), "no pong %lld", (long long)ts);
 	for (i = c->nmsgs - 1; i >= 0; i--)
 		if (c->msgs[i].which_message == livekit_ServerMessage_pong_tag &&
-			c->msgs[i].message.pong->last_timestamp == ts)
+		        c->msgs[i].message.pong->last_timestamp == ts)
 			break;
 	ck_assert_msg(i >= 0, "closed before pong %lld", (long long)ts);
 	pong = c->msgs[i].message.pong;
@@ -492,14 +492,16 @@ START_TEST(test_register_assign)
 	ck_assert_str_eq(s->message.assignment->job->id, job->id);
 	ck_assert_ptr_nonnull(s->message.assignment->token);
 	ck_assert_int_eq(jwt_verify_hs256(s->message.assignment->token, ds_secret_for, NULL,
-		lk_wall_s(), JWT_LEEWAY_S, &claims), 0);
+	                         lk_wall_s(), JWT_LEEWAY_S, &claims),
+	        0);
 	ck_assert_str_eq(json_str(claims, "iss"), "devkey");
 	ck_assert_str_eq(json_str(claims, "sub"), "agent-x");
 	ck_assert_str_eq(json_str(claims, "name"), "Test Agent");
 	ck_assert_str_eq(json_str(claims, "kind"), "agent");
 	ck_assert_ptr_null(json_object_get(claims, "metadata"));
 	ck_assert_int_eq(json_integer_value(json_object_get(claims, "exp")) -
-		json_integer_value(json_object_get(claims, "nbf")), 3600);
+	                json_integer_value(json_object_get(claims, "nbf")),
+	        3600);
 	video = json_object_get(claims, "video");
 	ck_assert(json_true_at(video, "roomJoin"));
 	ck_assert(json_true_at(video, "agent"));
@@ -555,7 +557,8 @@ START_TEST(test_job_waits_for_worker)
 		json_t *claims = NULL;
 
 		ck_assert_int_eq(jwt_verify_hs256(s->message.assignment->token, ds_secret_for, NULL,
-			lk_wall_s(), JWT_LEEWAY_S, &claims), 0);
+		                         lk_wall_s(), JWT_LEEWAY_S, &claims),
+		        0);
 		/* Empty identity: "agent-<job id>". hidden came from the registration. */
 		ck_assert_str_eq(json_str(claims, "sub"), job->participant_identity);
 		ck_assert_int_eq(strncmp(job->participant_identity, "agent-AJ_", 9), 0);
@@ -762,7 +765,7 @@ END_TEST
 /* Hostile frames close only the connection that sent them. */
 START_TEST(test_malformed_frames)
 {
-	static const uint8_t garbage[] = { 0xff, 0xff, 0xff, 0xff, 0x0f };
+	static const uint8_t garbage[] = {0xff, 0xff, 0xff, 0xff, 0x0f};
 	struct cli *good, *bad;
 	livekit_WorkerMessage m;
 	livekit_RegisterWorkerRequest r;
@@ -809,7 +812,7 @@ START_TEST(test_malformed_frames)
 
 	/* An empty submessage (0x2a 0x00: ping {}) is a valid message. */
 	{
-		static const uint8_t empty_ping[] = { 0x2a, 0x00 };
+		static const uint8_t empty_ping[] = {0x2a, 0x00};
 		livekit_ServerMessage *s;
 
 		ck_assert_int_eq(ws_send(good->ws, 1, empty_ping, sizeof(empty_ping)), 0);

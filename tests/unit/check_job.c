@@ -62,7 +62,7 @@ on_done(struct job *job, void *arg)
 	trace_add("done");
 }
 
-static const struct job_cbs test_cbs = { .on_done = on_done };
+static const struct job_cbs test_cbs = {.on_done = on_done};
 
 static struct job *
 make_job(struct ev_loop *loop, const char *args)
@@ -468,10 +468,10 @@ r_disc(struct room *room, const char *reason, int failed, void *arg)
 }
 
 static const struct room_events r_events = {
-	.on_joined = r_joined,
-	.on_participant_joined = r_pjoined,
-	.on_participant_left = r_pleft,
-	.on_disconnected = r_disc,
+        .on_joined = r_joined,
+        .on_participant_joined = r_pjoined,
+        .on_participant_left = r_pleft,
+        .on_disconnected = r_disc,
 };
 
 static void
@@ -554,8 +554,8 @@ START_TEST(test_room_join_and_participants)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct room *room = room_new(loop, &r_events, NULL);
-	livekit_ParticipantInfo others[2] = { livekit_ParticipantInfo_init_zero,
-		livekit_ParticipantInfo_init_zero };
+	livekit_ParticipantInfo others[2] = {
+	        livekit_ParticipantInfo_init_zero, livekit_ParticipantInfo_init_zero};
 
 	others[0].sid = S("PA_a");
 	others[0].identity = S("alice");
@@ -640,7 +640,7 @@ START_TEST(test_room_malformed_message)
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct room *room = room_new(loop, &r_events, NULL);
 	/* Field 1 (join), length-delimited, claims 100 bytes but has 2. */
-	static const uint8_t bad[] = { 0x0a, 0x64, 0x01, 0x02 };
+	static const uint8_t bad[] = {0x0a, 0x64, 0x01, 0x02};
 
 	room_expect_join(room);
 	feed_join(room, NULL, 0);
@@ -704,7 +704,6 @@ START_TEST(test_room_pong_and_media_ignored)
 }
 END_TEST
 
-
 /* ---- lk-jobproc --ipc, driven as lk-supervisor drives it ---- */
 
 struct child {
@@ -750,7 +749,7 @@ static int
 recv_msg(struct child *c, struct ipc_msg *m, uint8_t *buf, size_t cap)
 {
 	for (;;) {
-		struct pollfd pfd = { c->fd, POLLIN, 0 };
+		struct pollfd pfd = {c->fd, POLLIN, 0};
 		ssize_t n;
 
 		ck_assert_int_eq(poll(&pfd, 1, 20000), 1);
@@ -898,7 +897,8 @@ START_TEST(test_ipc_room_join_failure)
 	((struct sockaddr_in *)&ss)->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	ck_assert_int_eq(bind(s, (struct sockaddr *)&ss, sizeof(struct sockaddr_in)), 0);
 	ck_assert_int_eq(getsockname(s, (struct sockaddr *)&ss, &sl), 0);
-	snprintf(url, sizeof(url), "ws://127.0.0.1:%u", ntohs(((struct sockaddr_in *)&ss)->sin_port));
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%u",
+	        ntohs(((struct sockaddr_in *)&ss)->sin_port));
 
 	spawn_jobproc(&c);
 	init_child(&c);
@@ -943,7 +943,7 @@ END_TEST
 START_TEST(test_ipc_malformed_message)
 {
 	struct child c;
-	static const uint8_t junk[] = { 0xc1, 0xff, 0x00 };
+	static const uint8_t junk[] = {0xc1, 0xff, 0x00};
 
 	spawn_jobproc(&c);
 	init_child(&c);
