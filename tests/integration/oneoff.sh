@@ -10,7 +10,7 @@ start_devserver
 JP="$BUILDDIR/lk-jobproc"
 
 "$JP" --script noop --url "$DS_URL" --room oneoff --api-key $API_KEY --api-secret $API_SECRET \
-	--identity solo --duration 3s >"$WORK/jobproc.log" 2>&1 &
+	--identity solo --duration 8s >"$WORK/jobproc.log" 2>&1 &
 JPID=$!
 PIDS="$PIDS $JPID"
 solo_in_room() { node_api list-participants oneoff | grep -q '"identity":"solo"'; }
