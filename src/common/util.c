@@ -3,6 +3,7 @@
  * allocation helpers. Pure functions linked into every lkworker process.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,4 +316,29 @@ int
 lk_memeq_ct(const void *a, const void *b, size_t n)
 {
 	return CRYPTO_memcmp(a, b, n) != 0;
+}
+
+long
+lk_read_text_file(const char *path, char *buf, size_t cap)
+{
+	size_t len = 0;
+	ssize_t n;
+	int fd;
+
+	if (cap == 0)
+		return -EINVAL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (len + 1 < cap) {
+		n = read(fd, buf + len, cap - 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return (long)len;
 }

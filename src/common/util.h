@@ -37,6 +37,12 @@ size_t lk_b64url_encode(const void *in, size_t n, char *out);
 int lk_b64_decode(const char *in, size_t n, void *out, size_t outcap);
 int lk_b64url_decode(const char *in, size_t n, void *out, size_t outcap);
 
+/*
+ * Read a small text file (/proc, cgroup) into buf, NUL-terminated, at most
+ * cap - 1 bytes. Returns the length or a negated errno.
+ */
+long lk_read_text_file(const char *path, char *buf, size_t cap);
+
 /* Bounded string copy; always NUL-terminates; returns strlen(src). */
 size_t lk_strlcpy(char *dst, const char *src, size_t size);
 /* strdup that aborts on OOM (allowed: OOM is a fatal condition everywhere). */

@@ -146,6 +146,52 @@ ipc_str_eq(struct ipc_str s, const char *c)
 	return n == s.len && (n == 0 || memcmp(s.ptr, c, n) == 0);
 }
 
+/* Size of the struct member behind one field kind. */
+static size_t
+ipc_field_size(enum ipc_fkind kind)
+{
+	switch (kind) {
+	case IPC_F_U32:
+	case IPC_F_I32:
+		return 4;
+	case IPC_F_U64:
+	case IPC_F_I64:
+		return 8;
+	case IPC_F_BOOL:
+	case IPC_F_OUTCOME:
+		return 1;
+	case IPC_F_STR:
+	case IPC_F_BIN:
+		return sizeof(struct ipc_str);
+	}
+	return 0;
+}
+
+int
+ipc_msg_equal(const struct ipc_msg *a, const struct ipc_msg *b)
+{
+	const struct ipc_schema *sc;
+	unsigned i;
+
+	if (a->type != b->type || (sc = ipc_schema_get((int64_t)a->type)) == NULL)
+		return 0;
+	for (i = 0; i < sc->nfields; i++) {
+		const struct ipc_field *f = &sc->fields[i];
+		const char *pa = (const char *)a + f->off, *pb = (const char *)b + f->off;
+
+		if (f->kind == IPC_F_STR || f->kind == IPC_F_BIN) {
+			const struct ipc_str *sa = (const void *)pa, *sb = (const void *)pb;
+
+			if (sa->len != sb->len ||
+			        (sa->len > 0 && memcmp(sa->ptr, sb->ptr, sa->len) != 0))
+				return 0;
+		} else if (memcmp(pa, pb, ipc_field_size(f->kind)) != 0) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 size_t
 ipc_str_copy(char *dst, size_t dstlen, struct ipc_str s)
 {

@@ -93,6 +93,9 @@ int ipc_str_eq(struct ipc_str s, const char *c);
 /* Copy a view into dst as a NUL-terminated string, truncating to dstlen - 1; returns s.len. */
 size_t ipc_str_copy(char *dst, size_t dstlen, struct ipc_str s);
 
+/* 1 when both messages have the same type and field values (views compared by content). */
+int ipc_msg_equal(const struct ipc_msg *a, const struct ipc_msg *b);
+
 /* Serialize msg into out (capacity cap). Returns the length or a negative lk_err. */
 int ipc_pack(const struct ipc_msg *msg, uint8_t *out, size_t cap);
 

@@ -34,28 +34,11 @@ struct sup_load {
 	struct sup_load_avg avg;
 };
 
-/* Read a small text file into buf (NUL-terminated). 0 or -1. */
+/* Read a small text file into buf (NUL-terminated). 0, or -1 if absent or empty. */
 static int
 sup_load_read(const char *path, char *buf, size_t cap)
 {
-	ssize_t n;
-	size_t len = 0;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	while (len < cap - 1) {
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return len > 0 ? 0 : -1;
+	return lk_read_text_file(path, buf, cap) > 0 ? 0 : -1;
 }
 
 int

@@ -10,31 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/util.h"
 #include "supervisor/pool_int.h"
-
-/* Read a small /proc file into buf (NUL-terminated); length or -errno. */
-static ssize_t
-sup_procmem_slurp(const char *path, char *buf, size_t cap)
-{
-	size_t len = 0;
-	ssize_t n;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	while (len + 1 < cap) {
-		n = read(fd, buf + len, cap - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return (ssize_t)len;
-}
 
 /* The "Key:   1234 kB" line's number, or -1 when absent. */
 static int
@@ -71,11 +48,11 @@ sup_procmem_read(pid_t pid, uint64_t *pss_kb, uint64_t *rss_kb)
 	*rss_kb = 0;
 	/* PSS counts shared pages once per sharer: the fair share of a job */
 	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", (int)pid);
-	if (sup_procmem_slurp(path, buf, sizeof(buf)) > 0 &&
+	if (lk_read_text_file(path, buf, sizeof(buf)) > 0 &&
 	        sup_procmem_field(buf, "Pss", pss_kb) == 0)
 		have = 1;
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	if (sup_procmem_slurp(path, buf, sizeof(buf)) > 0 &&
+	if (lk_read_text_file(path, buf, sizeof(buf)) > 0 &&
 	        sup_procmem_field(buf, "VmRSS", rss_kb) == 0)
 		have = 1;
 	return have ? 0 : -ENOENT;

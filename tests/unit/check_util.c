@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/err.h"
 #include "common/util.h"
@@ -225,6 +226,24 @@ START_TEST(test_strerror)
 }
 END_TEST
 
+START_TEST(test_read_text_file)
+{
+	char path[] = "/tmp/lk-check-util-XXXXXX";
+	char buf[8];
+	int fd = mkstemp(path);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "usage_usec 42\n", 14), 14);
+	close(fd);
+	/* Truncated to cap - 1 bytes and NUL-terminated. */
+	ck_assert_int_eq(lk_read_text_file(path, buf, sizeof(buf)), 7);
+	ck_assert_str_eq(buf, "usage_u");
+	unlink(path);
+	ck_assert_int_eq(lk_read_text_file(path, buf, sizeof(buf)), -ENOENT);
+	ck_assert_int_eq(lk_read_text_file(path, buf, 0), -EINVAL);
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -246,6 +265,7 @@ util_suite(void)
 #endif
 	tcase_add_test(tc, test_memeq_ct);
 	tcase_add_test(tc, test_strerror);
+	tcase_add_test(tc, test_read_text_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
