@@ -1,7 +1,7 @@
 /*
  * lk-devserver: a LiveKit-compatible server for local runs and tests (the
  * process itself). Configuration, the HTTP routing of /, /twirp, /rtc,
- * /agent and /debug/jobs, signals and the one libev loop.
+ * /agent, /debug/jobs and /debug/rtc, signals and the one libev loop.
  */
 #include "config.h"
 
@@ -26,6 +26,7 @@
 #include "devserver/ds.h"
 #include "devserver/rooms.h"
 #include "devserver/rtc.h"
+#include "devserver/sfu.h"
 #include "devserver/twirp.h"
 
 #define DS_MAX_BODY (1024 * 1024)
@@ -33,6 +34,7 @@
 struct ds_main {
 	struct ds ds;
 	struct ds_rtc *rtc;
+	struct ds_sfu *sfu;
 	struct http_server *http;
 };
 
@@ -41,6 +43,8 @@ struct ds_opts {
 	long port;
 	char *keys;
 	char *rtc_ip;
+	char *rtc_port_range;
+	double rtc_drop_rate;
 	int log_level;
 	int log_format;
 };
@@ -57,20 +61,53 @@ ds_main_detect_ip(char *out, size_t outlen)
 {
 	struct ifaddrs *ifa, *i;
 	const struct sockaddr_in *sin;
+	int found = 0;
 
 	lk_strlcpy(out, "127.0.0.1", outlen);
-	if (getifaddrs(&ifa) < 0)
-		return;
-	for (i = ifa; i != NULL; i = i->ifa_next) {
-		if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
-			continue;
-		if (!(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
-			continue;
-		sin = (const struct sockaddr_in *)(const void *)i->ifa_addr;
-		if (inet_ntop(AF_INET, &sin->sin_addr, out, (socklen_t)outlen) != NULL)
-			break;
+	if (getifaddrs(&ifa) == 0) {
+		for (i = ifa; i != NULL && !found; i = i->ifa_next) {
+			if (i->ifa_addr == NULL || i->ifa_addr->sa_family != AF_INET)
+				continue;
+			if (!(i->ifa_flags & IFF_UP) || (i->ifa_flags & IFF_LOOPBACK))
+				continue;
+			sin = (const struct sockaddr_in *)(const void *)i->ifa_addr;
+			found = inet_ntop(AF_INET, &sin->sin_addr, out, (socklen_t)outlen) != NULL;
+		}
+		freeifaddrs(ifa);
 	}
-	freeifaddrs(ifa);
+	if (!found) {
+		lk_strlcpy(out, "127.0.0.1", outlen);
+		log_warn("no non-loopback IPv4 address: ICE candidates use 127.0.0.1, which "
+		         "libwebrtc clients ignore (set --rtc-ip)");
+	}
+}
+
+/* "MIN-MAX" UDP ports for the media transports. 0 or -1. */
+static int
+ds_main_port_range(const char *s, uint16_t *lo, uint16_t *hi)
+{
+	unsigned a, b;
+	int n = 0;
+
+	if (sscanf(s, "%u-%u%n", &a, &b, &n) != 2 || s[n] != '\0' || a == 0 || a > b || b > 65535)
+		return -1;
+	*lo = (uint16_t)a;
+	*hi = (uint16_t)b;
+	return 0;
+}
+
+/* GET /debug/rtc: media counters for tests and humans (dev server only, no auth). */
+static void
+ds_main_debug_rtc(struct ds_main *m, struct http_req *req)
+{
+	char *s = m->sfu != NULL ? ds_sfu_debug_json(m->sfu) : NULL;
+
+	if (s == NULL) {
+		http_reply_text(req, 500, "could not encode the media table");
+		return;
+	}
+	http_reply(req, 200, "application/json", s, strlen(s));
+	free(s);
 }
 
 /* livekit-server strips a leading "//" (the Rust SDK appends "/rtc" to a URL ending in "/"). */
@@ -123,6 +160,8 @@ ds_main_handle(struct http_req *req, void *arg)
 	} else if (strcmp(path, "/debug/jobs") == 0 && strcmp(http_req_method(req), "GET") == 0) {
 		/* Dev server only, no auth: the job table for tests and humans. */
 		ds_twirp_debug_jobs(&m->ds, req);
+	} else if (strcmp(path, "/debug/rtc") == 0 && strcmp(http_req_method(req), "GET") == 0) {
+		ds_main_debug_rtc(m, req);
 	} else {
 		http_reply_text(req, 404, "not found");
 	}
@@ -153,6 +192,7 @@ main(int argc, char **argv)
 	struct ds_main m;
 	struct ds_opts o;
 	struct http_server_opts hopts;
+	struct ds_sfu_opts sopts;
 	struct ev_loop *loop;
 	ev_signal sigint, sigterm;
 	char err[512], url[128];
@@ -183,6 +223,18 @@ main(int argc, char **argv)
 	                .dst = &o.rtc_ip,
 	                .def = "auto",
 	                .help = "IP address for ICE candidates, or auto (first non-loopback IPv4)"},
+	        {.flag = "rtc-port-range",
+	                .type = CFG_STR,
+	                .dst = &o.rtc_port_range,
+	                .def = "50000-60000",
+	                .help = "UDP ports for the media transports, MIN-MAX"},
+	        {.flag = "rtc-drop-rate",
+	                .type = CFG_DOUBLE,
+	                .dst = &o.rtc_drop_rate,
+	                .def = "0",
+	                .dmin = 0,
+	                .dmax = 1,
+	                .help = "fraction of forwarded RTP packets to drop (loss tests), 0..1"},
 	        {.flag = "log-level",
 	                .env = "LK_LOG_LEVEL",
 	                .type = CFG_ENUM,
@@ -226,10 +278,22 @@ main(int argc, char **argv)
 		cfg_free(opts, nopts);
 		return 2;
 	}
+	memset(&sopts, 0, sizeof(sopts));
+	if (ds_main_port_range(o.rtc_port_range, &sopts.port_min, &sopts.port_max) < 0) {
+		fprintf(stderr,
+		        "lk-devserver: --rtc-port-range: expected MIN-MAX with 1 <= MIN <= MAX <= "
+		        "65535, got \"%s\"\n",
+		        o.rtc_port_range);
+		ds_auth_free_keys(m.ds.keys, m.ds.nkeys);
+		cfg_free(opts, nopts);
+		return 2;
+	}
 	if (strcmp(o.rtc_ip, "auto") == 0)
 		ds_main_detect_ip(m.ds.rtc_ip, sizeof(m.ds.rtc_ip));
 	else
 		lk_strlcpy(m.ds.rtc_ip, o.rtc_ip, sizeof(m.ds.rtc_ip));
+	sopts.rtc_ip = m.ds.rtc_ip;
+	sopts.drop_rate = o.rtc_drop_rate;
 
 	/* A peer that vanishes mid-write must not kill the server. */
 	signal(SIGPIPE, SIG_IGN);
@@ -238,6 +302,13 @@ main(int argc, char **argv)
 	ds_rooms_init(&m.ds);
 	m.ds.agents = ds_agents_new(&m.ds);
 	m.rtc = ds_rtc_new(&m.ds);
+	m.sfu = ds_sfu_new(loop, &sopts, err, sizeof(err));
+	if (m.sfu == NULL) {
+		log_error("lk-devserver media setup failed", "err", err);
+		rc = 1;
+		goto out;
+	}
+	ds_rtc_set_sfu(m.rtc, m.sfu);
 
 	memset(&hopts, 0, sizeof(hopts));
 	hopts.bind = o.bind;
@@ -264,7 +335,8 @@ main(int argc, char **argv)
 	snprintf(url, sizeof(url), strchr(host, ':') != NULL ? "ws://[%s]:%u" : "ws://%s:%u", host,
 	        (unsigned)m.ds.port);
 	log_info("lk-devserver listening", "url", url, "bind", o.bind, "port",
-	        log_fmt("%u", (unsigned)m.ds.port), "rtc_ip", m.ds.rtc_ip, "api_key",
+	        log_fmt("%u", (unsigned)m.ds.port), "rtc_ip", m.ds.rtc_ip, "rtc_ports",
+	        o.rtc_port_range, "rtc_drop_rate", log_fmt("%g", o.rtc_drop_rate), "api_key",
 	        m.ds.keys[0].key, "keys", log_fmt("%d", m.ds.nkeys));
 	ev_run(loop, 0);
 
@@ -275,6 +347,7 @@ out:
 	if (m.http != NULL)
 		http_server_free(m.http);
 	ds_rtc_free(m.rtc);
+	ds_sfu_free(m.sfu);
 	ds_agents_free(m.ds.agents);
 	m.ds.agents = NULL;
 	ds_rooms_free(&m.ds);

@@ -2,8 +2,9 @@
  * rtc: the /rtc signalling WebSocket of lk-devserver (livekit v0). A join
  * gets SignalResponse.join first, the other participants get a
  * ParticipantUpdate, keepalives are answered, and a leave or a closed
- * socket removes the participant. Media (offer/answer/trickle/add_track)
- * is not served yet. Runs in lk-devserver on the main loop.
+ * socket removes the participant. With an SFU attached, media requests
+ * (offer/answer/trickle/add_track/mute) go to sfu.c. Runs in lk-devserver
+ * on the main loop.
  */
 #include "config.h"
 
@@ -23,6 +24,7 @@
 #include "devserver/ds.h"
 #include "devserver/rooms.h"
 #include "devserver/rtc.h"
+#include "devserver/sfu.h"
 
 struct ds_rtc_conn;
 
@@ -33,6 +35,7 @@ struct ds_rtc {
 	char node_id[32];
 	struct ds_rtc_conn *conns;
 	int nconns;
+	struct ds_sfu *sfu; /* NULL: signalling only, media requests are skipped */
 };
 
 /* One signalling connection, from the accepted upgrade to the close. */
@@ -40,6 +43,7 @@ struct ds_rtc_conn {
 	struct ds_rtc *rtc;
 	struct ws *ws; /* NULL until the upgraded socket is handed over */
 	struct ds_participant *p; /* NULL before the join and after the leave */
+	struct ds_sfu_peer *peer; /* media of p (with an SFU attached) */
 	int64_t created_ms;
 	/* What the token and the query asked for, kept until the socket is ready. */
 	char *room_name;
@@ -97,6 +101,18 @@ ds_rtc_send_leave(struct ds_rtc_conn *c, int reason, int action)
 	(void)ds_rtc_send(c, &resp);
 }
 
+/* ParticipantInfo of a participant, with the tracks it publishes through the SFU. */
+static void
+ds_rtc_participant_pb(
+        struct ds_arena *a, const struct ds_participant *p, livekit_ParticipantInfo *out)
+{
+	const struct ds_rtc_conn *pc = p->kick_arg;
+
+	ds_participant_pb(a, p, out);
+	if (pc != NULL)
+		ds_sfu_peer_tracks_pb(pc->peer, a, out);
+}
+
 /* SignalResponse.update with one participant to everyone else in the room. */
 static void
 ds_rtc_broadcast(struct ds_room *room, const struct ds_participant *about)
@@ -110,7 +126,7 @@ ds_rtc_broadcast(struct ds_room *room, const struct ds_participant *about)
 	/* livekit-server never announces hidden participants to the others. */
 	if (about->perm.hidden)
 		return;
-	ds_participant_pb(&a, about, &info);
+	ds_rtc_participant_pb(&a, about, &info);
 	memset(&upd, 0, sizeof(upd));
 	upd.participants = &info;
 	upd.participants_count = 1;
@@ -139,7 +155,7 @@ ds_rtc_send_join(struct ds_rtc_conn *c)
 	memset(&join, 0, sizeof(join));
 	memset(&si, 0, sizeof(si));
 	ds_room_pb(room, &r);
-	ds_participant_pb(&a, self, &me);
+	ds_rtc_participant_pb(&a, self, &me);
 	/* JoinResponse.room (1) and .participant (2) are unwrapped by the Rust SDK. */
 	join.room = &r;
 	join.participant = &me;
@@ -148,7 +164,7 @@ ds_rtc_send_join(struct ds_rtc_conn *c)
 		        &a, (size_t)room->nparticipants * sizeof(*join.other_participants));
 		for (o = room->participants; o != NULL; o = o->next)
 			if (o != self && !o->perm.hidden)
-				ds_participant_pb(&a, o, &join.other_participants[n++]);
+				ds_rtc_participant_pb(&a, o, &join.other_participants[n++]);
 		join.other_participants_count = (pb_size_t)n;
 	}
 	join.server_version = (char *)PACKAGE_VERSION;
@@ -199,6 +215,9 @@ ds_rtc_depart(struct ds_rtc_conn *c, const char *why)
 	p->state = livekit_ParticipantInfo_State_DISCONNECTED;
 	p->version++;
 	ds_rtc_broadcast(room, p);
+	/* After the update: the offers without its tracks follow (rtc-protocol.md 2.7). */
+	ds_sfu_peer_free(c->peer);
+	c->peer = NULL;
 	log_info("participant left", "room", room->name, "participant", p->sid, "identity",
 	        p->identity, "reason", why);
 	ds_participant_remove(room, p);
@@ -213,15 +232,59 @@ ds_rtc_kick(struct ds_participant *p, int reason, void *arg)
 	c->p = NULL;
 	p->kick = NULL;
 	p->kick_arg = NULL;
+	ds_sfu_peer_free(c->peer);
+	c->peer = NULL;
 	log_info("participant removed by the server", "room", p->room->name, "participant", p->sid,
 	        "identity", p->identity, "reason", log_fmt("%d", reason));
 	/* LeaveRequest action DISCONNECT (0): the client closes the room for good. */
 	ds_rtc_leave_and_close(c, reason, livekit_LeaveRequest_Action_DISCONNECT, 1000);
 }
 
+/* ---- SFU callbacks ---- */
+
+static int
+ds_rtc_sfu_send(void *arg, const livekit_SignalResponse *resp)
+{
+	return ds_rtc_send(arg, resp);
+}
+
+/* The participant's tracks changed: every other participant hears it before its new offer. */
+static void
+ds_rtc_sfu_changed(void *arg)
+{
+	struct ds_rtc_conn *c = arg;
+
+	if (c->p == NULL)
+		return;
+	c->p->version++;
+	ds_rtc_broadcast(c->p->room, c->p);
+}
+
+/* ParticipantInfo.State ACTIVE (2): the subscriber PC connected. */
+static void
+ds_rtc_sfu_active(void *arg)
+{
+	struct ds_rtc_conn *c = arg;
+
+	if (c->p == NULL || c->p->state == livekit_ParticipantInfo_State_ACTIVE)
+		return;
+	c->p->state = livekit_ParticipantInfo_State_ACTIVE;
+	c->p->version++;
+	log_info("participant active", "room", c->p->room->name, "participant", c->p->sid,
+	        "identity", c->p->identity);
+	ds_rtc_broadcast(c->p->room, c->p);
+}
+
+static const struct ds_sfu_peer_cbs ds_rtc_sfu_cbs = {
+        .send = ds_rtc_sfu_send,
+        .changed = ds_rtc_sfu_changed,
+        .active = ds_rtc_sfu_active,
+};
+
 static void
 ds_rtc_join(struct ds_rtc_conn *c)
 {
+	char err[256];
 	struct ds *ds = c->rtc->ds;
 	struct ds_participant *p, *old;
 	struct ds_room *room;
@@ -260,6 +323,19 @@ ds_rtc_join(struct ds_rtc_conn *c)
 	p->auto_subscribe = c->auto_subscribe;
 	for (i = 0; i < c->nattrs; i++)
 		ds_participant_set_attr(p, c->attr_keys[i], c->attr_vals[i]);
+	if (c->rtc->sfu != NULL) {
+		/* Transports before the join response: a participant without media is refused. */
+		c->peer = ds_sfu_peer_new(
+		        c->rtc->sfu, room, room->name, p, &ds_rtc_sfu_cbs, c, err, sizeof(err));
+		if (c->peer == NULL) {
+			log_error("join refused: media transports", "room", room->name, "identity",
+			        c->identity, "err", err);
+			ds_participant_remove(room, p);
+			ds_rtc_leave_and_close(c, livekit_DisconnectReason_JOIN_FAILURE,
+			        livekit_LeaveRequest_Action_DISCONNECT, 1011);
+			return;
+		}
+	}
 	p->kick = ds_rtc_kick;
 	p->kick_arg = c;
 	c->p = p;
@@ -274,15 +350,57 @@ ds_rtc_join(struct ds_rtc_conn *c)
 /* ---- requests ---- */
 
 /*
- * TODO(media): offer, answer, trickle, add_track, mute, subscription and
- * update_metadata belong to the SFU. Until it exists they are skipped
- * without a reply (never a half-valid one): clients time out on their own.
+ * offer, answer, trickle, add_track and mute go to the SFU. Without one
+ * (signalling-only tests) and for subscription and update_metadata they
+ * are skipped without a reply (never a half-valid one). A request the SFU
+ * cannot use without breaking the session (malformed SDP) closes this
+ * participant only.
  */
 static void
 ds_rtc_media_request(struct ds_rtc_conn *c, const livekit_SignalRequest *req)
 {
-	log_debug("signal request not served yet (media)", "participant", c->p->sid, "request",
-	        log_fmt("%u", (unsigned)req->which_message));
+	const char *why = NULL;
+	int rc = 0;
+
+	if (c->peer == NULL) {
+		log_debug("signal request not served (no media)", "participant", c->p->sid,
+		        "request", log_fmt("%u", (unsigned)req->which_message));
+		return;
+	}
+	switch (req->which_message) {
+	case livekit_SignalRequest_offer_tag:
+		rc = ds_sfu_peer_offer(c->peer, req->message.offer, &why);
+		break;
+	case livekit_SignalRequest_answer_tag:
+		rc = ds_sfu_peer_answer(c->peer, req->message.answer, &why);
+		break;
+	case livekit_SignalRequest_trickle_tag:
+		if (req->message.trickle != NULL)
+			rc = ds_sfu_peer_trickle(c->peer, req->message.trickle, &why);
+		break;
+	case livekit_SignalRequest_add_track_tag:
+		if (req->message.add_track != NULL)
+			rc = ds_sfu_peer_add_track(c->peer, req->message.add_track, &why);
+		break;
+	case livekit_SignalRequest_mute_tag:
+		if (req->message.mute != NULL)
+			rc = ds_sfu_peer_mute(c->peer, req->message.mute, &why);
+		break;
+	default:
+		log_debug("signal request ignored", "participant", c->p->sid, "request",
+		        log_fmt("%u", (unsigned)req->which_message));
+		break;
+	}
+	if (rc < 0) {
+		log_warn("participant closed: unusable media request", "participant", c->p->sid,
+		        "identity", c->p->identity, "request",
+		        log_fmt("%u", (unsigned)req->which_message), "why", why, "err",
+		        lk_strerror(rc));
+		ds_rtc_depart(c, why != NULL ? why : "media request");
+		/* LeaveRequest action DISCONNECT: a retry would send the same SDP. */
+		ds_rtc_leave_and_close(c, livekit_DisconnectReason_STATE_MISMATCH,
+		        livekit_LeaveRequest_Action_DISCONNECT, 1007);
+	}
 }
 
 static void
@@ -375,6 +493,7 @@ ds_rtc_conn_free(struct ds_rtc_conn *c)
 	}
 	if (c->ws != NULL)
 		ws_free(c->ws);
+	ds_sfu_peer_free(c->peer);
 	for (i = 0; i < c->nattrs; i++) {
 		free(c->attr_keys[i]);
 		free(c->attr_vals[i]);
@@ -616,4 +735,10 @@ int
 ds_rtc_count(const struct ds_rtc *rtc)
 {
 	return rtc->nconns;
+}
+
+void
+ds_rtc_set_sfu(struct ds_rtc *rtc, struct ds_sfu *sfu)
+{
+	rtc->sfu = sfu;
 }

@@ -2,8 +2,8 @@
  * rtc: lk-devserver's room signalling endpoint, /rtc (livekit v0 "dual
  * PC" protocol, binary protobuf SignalRequest/SignalResponse over a
  * WebSocket) and /rtc/validate. /rtc/v1 answers 404 so that clients fall
- * back to /rtc. Join, leave and keepalive only; media is not served yet.
- * Runs in lk-devserver only.
+ * back to /rtc. Join, leave and keepalive here; media requests go to the
+ * SFU (sfu.h) when one is attached. Runs in lk-devserver only.
  */
 #ifndef LK_DS_RTC_H
 #define LK_DS_RTC_H
@@ -12,6 +12,7 @@
 
 struct ds;
 struct ds_rtc;
+struct ds_sfu;
 struct http_req;
 
 #define DS_RTC_MAX_MSG (2 * 1024 * 1024) /* livekit-server's WebSocket read limit */
@@ -32,5 +33,12 @@ void ds_rtc_handle(struct ds_rtc *rtc, struct http_req *req, const char *path);
 
 /* Open signalling connections (joined or not yet). */
 int ds_rtc_count(const struct ds_rtc *rtc);
+
+/*
+ * Serve media through sfu (owned by the caller, freed after
+ * ds_rtc_free): every participant joining from now on gets transports
+ * and a subscriber offer. Without it, media requests are skipped.
+ */
+void ds_rtc_set_sfu(struct ds_rtc *rtc, struct ds_sfu *sfu);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * job: the job context of lk-jobproc: shutdown reason and outcome, shutdown
  * hooks, and the stop cascade room -> tracks -> script -> hooks -> done.
- * It also wires the room's events to the script.
+ * It also wires the room's events to the script and reports status.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,8 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "jobproc/job.h"
+#include "jobproc/media.h"
+#include "jobproc/pipeline.h"
 #include "jobproc/room.h"
 #include "jobproc/scripts.h"
 
@@ -56,6 +58,8 @@ struct job {
 
 	ev_timer step_timer; /* runs the next cascade step; doubles as the stage timeout */
 	ev_timer duration_timer; /* the script's --duration */
+	ev_timer status_timer; /* audio counters, every JOB_STATUS_INTERVAL_MS */
+	uint64_t reported_in, reported_out;
 };
 
 static const char *const job_stage_names[JOB_NSTAGES] = {"room", "tracks", "script"};
@@ -174,6 +178,7 @@ job_shutdown(struct job *job, const char *reason)
 	job->reason = lk_xstrdup(reason);
 	log_info("job shutting down", "reason", job->reason);
 	ev_timer_stop(job->loop, &job->duration_timer);
+	ev_timer_stop(job->loop, &job->status_timer);
 	/* Deferred: the caller may be deep inside a room or IPC callback. */
 	job_arm_step(job, 0.);
 }
@@ -227,9 +232,32 @@ job_add_shutdown_hook(struct job *job, job_hook_fn fn, void *arg)
 static void
 job_report_status(struct job *job)
 {
-	if (job->cbs.on_status && job->room)
-		job->cbs.on_status(job, room_is_joined(job->room),
-		        (unsigned)room_participant_count(job->room), job->cbs_arg);
+	struct media_stats ms;
+	struct job_status st;
+
+	if (!job->cbs.on_status || !job->room)
+		return;
+	media_get_stats(room_media(job->room), &ms);
+	memset(&st, 0, sizeof(st));
+	st.room_joined = room_is_joined(job->room);
+	st.participants = (unsigned)room_participant_count(job->room);
+	st.audio_in_frames = ms.audio_in_frames;
+	st.audio_out_frames = ms.audio_out_frames;
+	job->reported_in = ms.audio_in_frames;
+	job->reported_out = ms.audio_out_frames;
+	job->cbs.on_status(job, &st, job->cbs_arg);
+}
+
+static void
+job_status_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct job *job = w->data;
+	struct media_stats ms;
+
+	/* Only while the counters move: an idle job sends nothing. */
+	media_get_stats(room_media(job->room), &ms);
+	if (ms.audio_in_frames != job->reported_in || ms.audio_out_frames != job->reported_out)
+		job_report_status(job);
 }
 
 static const struct room_events *
@@ -260,6 +288,7 @@ job_on_joined(struct room *room, void *arg)
 	job_report_status(job);
 	if (job->shutting_down)
 		return;
+	ev_timer_again(job->loop, &job->status_timer);
 	if (job->p.duration_ms > 0) {
 		ev_timer_set(&job->duration_timer, job->p.duration_ms / 1000., 0.);
 		ev_timer_start(job->loop, &job->duration_timer);
@@ -293,6 +322,27 @@ job_on_participant_left(struct room *room, const struct room_participant *p, voi
 }
 
 static void
+job_on_track_subscribed(struct room *room, const struct room_track *t, void *arg)
+{
+	struct job *job = arg;
+	const struct room_events *se = job_script_events(job);
+
+	if (se && se->on_track_subscribed && !job->shutting_down)
+		se->on_track_subscribed(room, t, job);
+}
+
+static void
+job_on_track_unsubscribed(struct room *room, const struct room_track *t, void *arg)
+{
+	struct job *job = arg;
+	const struct room_events *se = job_script_events(job);
+
+	/* Also during the cascade (tracks stage): the script may hold per-track state. */
+	if (se && se->on_track_unsubscribed)
+		se->on_track_unsubscribed(room, t, job);
+}
+
+static void
 job_on_disconnected(struct room *room, const char *reason, int failed, void *arg)
 {
 	struct job *job = arg;
@@ -313,6 +363,8 @@ static const struct room_events job_room_events = {
         .on_joined = job_on_joined,
         .on_participant_joined = job_on_participant_joined,
         .on_participant_left = job_on_participant_left,
+        .on_track_subscribed = job_on_track_subscribed,
+        .on_track_unsubscribed = job_on_track_unsubscribed,
         .on_disconnected = job_on_disconnected,
 };
 
@@ -326,6 +378,15 @@ static void
 job_stop_room(struct job *job, void *arg)
 {
 	room_close(job->room, job_room_closed, job);
+}
+
+static void
+job_stop_tracks(struct job *job, void *arg)
+{
+	/* After the leave, before the script: its taps see every track end. */
+	media_stop(room_media(job->room));
+	job_report_status(job);
+	job_stage_done(job, JOB_STAGE_TRACKS);
 }
 
 static void
@@ -363,7 +424,7 @@ job_script_arg(const struct job *job, const char *key, char *out, size_t outlen)
 int
 job_start(struct job *job, char *err, size_t errlen)
 {
-	char val[64];
+	char val[64], serr[256];
 	int rc;
 
 	job->script = script_find(job->p.script);
@@ -385,14 +446,28 @@ job_start(struct job *job, char *err, size_t errlen)
 
 	job->room = room_new(job->loop, &job_room_events, job);
 	job_set_stage(job, JOB_STAGE_ROOM, job_stop_room, NULL);
+	job_set_stage(job, JOB_STAGE_TRACKS, job_stop_tracks, NULL);
 	job_set_stage(job, JOB_STAGE_SCRIPT, job_stop_script, NULL);
+	rc = job_script_arg(job, "rate", val, sizeof(val));
+	if (rc != LK_ENOTFOUND) {
+		char *end = NULL;
+		long rate = rc == 0 ? strtol(val, &end, 10) : 0;
+		if (rc != 0 || !end || *end || rate > INT32_MAX || !pipeline_rate_ok((int)rate) ||
+		        media_set_script_rate(room_media(job->room), (int)rate) < 0) {
+			snprintf(err, errlen,
+			        "bad script argument rate: expected a sample rate in Hz "
+			        "(8000..48000, a multiple of 50 that divides into 48000)");
+			return LK_EINVAL;
+		}
+	}
 
 	log_info("script starting", "script", job->script->name, "args",
 	        job->p.script_args ? job->p.script_args : "");
-	rc = job->script->start(job, job->p.script_args);
+	serr[0] = '\0';
+	rc = job->script->start(job, job->p.script_args, serr, sizeof(serr));
 	if (rc < 0) {
 		snprintf(err, errlen, "script %s failed to start: %s", job->script->name,
-		        lk_strerror(rc));
+		        serr[0] ? serr : lk_strerror(rc));
 		return rc;
 	}
 	job->script_started = 1;
@@ -428,6 +503,9 @@ job_new(struct ev_loop *loop, const struct job_params *p, const struct job_cbs *
 	job->step_timer.data = job;
 	ev_timer_init(&job->duration_timer, job_duration_cb, 0., 0.);
 	job->duration_timer.data = job;
+	ev_init(&job->status_timer, job_status_cb);
+	job->status_timer.repeat = JOB_STATUS_INTERVAL_MS / 1000.;
+	job->status_timer.data = job;
 	return job;
 }
 
@@ -438,6 +516,7 @@ job_free(struct job *job)
 		return;
 	ev_timer_stop(job->loop, &job->step_timer);
 	ev_timer_stop(job->loop, &job->duration_timer);
+	ev_timer_stop(job->loop, &job->status_timer);
 	if (job->room)
 		room_free(job->room);
 	free((char *)job->p.job_id);
@@ -499,6 +578,12 @@ struct room *
 job_room(const struct job *job)
 {
 	return job->room;
+}
+
+struct media *
+job_media(const struct job *job)
+{
+	return job->room ? room_media(job->room) : NULL;
 }
 
 void

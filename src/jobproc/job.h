@@ -1,7 +1,8 @@
 /*
  * job: the context of the one job an lk-jobproc process runs. It owns the
- * shutdown reason (the first one wins), the outcome, the shutdown hooks and
- * the stop cascade room -> tracks -> script -> hooks -> done.
+ * shutdown reason (the first one wins), the outcome, the shutdown hooks,
+ * the status reports and the stop cascade room -> tracks -> script ->
+ * hooks -> done.
  */
 #ifndef LK_JOB_H
 #define LK_JOB_H
@@ -11,6 +12,7 @@
 
 struct ev_loop;
 struct job;
+struct media;
 struct room;
 
 enum job_outcome {
@@ -21,13 +23,15 @@ enum job_outcome {
 /* The stages of the stop cascade, in the order they are stopped. */
 enum job_stage {
 	JOB_STAGE_ROOM = 0, /* send leave, close the signalling WebSocket */
-	JOB_STAGE_TRACKS = 1, /* local and remote media tracks (none yet) */
+	JOB_STAGE_TRACKS = 1, /* remote tracks end, publishing stops, transports close */
 	JOB_STAGE_SCRIPT = 2, /* the script's stop callback */
 	JOB_NSTAGES = 3,
 };
 
 /* How long one stage may take before the cascade moves on without it. */
 #define JOB_STAGE_TIMEOUT_MS 1500
+/* While audio counters change, a status report goes out this often. */
+#define JOB_STATUS_INTERVAL_MS 1000
 
 struct job_params {
 	const char *job_id; /* for logs; may be NULL */
@@ -40,9 +44,18 @@ struct job_params {
 	int64_t duration_ms; /* > 0: the script finishes after this long */
 };
 
+/* What STATUS reports (ipc.h IPC_STATUS). */
+struct job_status {
+	int room_joined;
+	unsigned participants;
+	uint64_t audio_in_frames; /* 20 ms frames heard (all tracks) */
+	uint64_t audio_out_frames; /* 20 ms frames published */
+};
+
 struct job_cbs {
-	/* The room was joined, or its participants changed. */
-	void (*on_status)(struct job *job, int room_joined, unsigned participants, void *arg);
+	/* The room was joined, its participants changed, or (every
+	 * JOB_STATUS_INTERVAL_MS while they change) the audio counters moved. */
+	void (*on_status)(struct job *job, const struct job_status *st, void *arg);
 	/*
 	 * The cascade finished: reason, outcome and error are final. The owner
 	 * reports them and exits (or calls job_free).
@@ -63,7 +76,8 @@ struct job *job_new(
 /*
  * Look up and start the script, then start joining the room; room events
  * reach the script as they happen. A "duration=D" script argument is used
- * when p->duration_ms is 0; the duration counts from the join. Returns 0,
+ * when p->duration_ms is 0; the duration counts from the join. "rate=R"
+ * sets the script's audio rate (TAP_DEFAULT_RATE). Returns 0,
  * or LK_ENOTFOUND (unknown script), LK_EINVAL (bad URL or arguments) or the
  * script's start error, with a message in err. On error the caller fails
  * the job with that message.
@@ -112,6 +126,8 @@ struct ev_loop *job_loop(const struct job *job);
 const struct job_params *job_params(const struct job *job);
 /* The room once job_start ran, else NULL. */
 struct room *job_room(const struct job *job);
+/* The room's media (taps, publishing) once job_start ran, else NULL. */
+struct media *job_media(const struct job *job);
 /*
  * Look key up in the script arguments ("key=value" words separated by
  * spaces). 0 and the value copied into out, or LK_ENOTFOUND / LK_ETOOBIG.

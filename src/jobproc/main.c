@@ -138,14 +138,16 @@ jp_exit_supervised(const char *reason, enum job_outcome outcome, const char *err
 }
 
 static void
-jp_job_status(struct job *job, int room_joined, unsigned participants, void *arg)
+jp_job_status(struct job *job, const struct job_status *st, void *arg)
 {
 	struct ipc_msg m;
 
 	memset(&m, 0, sizeof(m));
 	m.type = IPC_STATUS;
-	m.u.status.room_joined = room_joined ? 1 : 0;
-	m.u.status.participants = participants;
+	m.u.status.room_joined = st->room_joined ? 1 : 0;
+	m.u.status.participants = st->participants;
+	m.u.status.audio_in_frames = st->audio_in_frames;
+	m.u.status.audio_out_frames = st->audio_out_frames;
 	jp_send(&m);
 }
 
@@ -414,6 +416,8 @@ struct jp_oneoff {
 	char *api_key;
 	char *api_secret;
 	char *identity;
+	char *freq;
+	char *dir;
 	int64_t duration_ms;
 	int log_level;
 	int log_format;
@@ -463,6 +467,14 @@ static const struct cfg_opt jp_opts[] = {
                 .type = CFG_STR,
                 .dst = &jo.identity,
                 .help = "participant identity when signing (default agent-<random>)"},
+        {.flag = "freq",
+                .type = CFG_STR,
+                .dst = &jo.freq,
+                .help = "tone script: frequency in Hz (default 440; same as --script-args freq=F)"},
+        {.flag = "dir",
+                .type = CFG_STR,
+                .dst = &jo.dir,
+                .help = "record script: directory for the WAV files (same as --script-args dir=D)"},
         {.flag = "duration",
                 .type = CFG_DURATION,
                 .dst = &jo.duration_ms,
@@ -493,7 +505,7 @@ jp_usage(FILE *out)
 	fprintf(out,
 	        "usage: lk-jobproc --script NAME --url URL --room ROOM\n"
 	        "                  [--token T | --api-key K --api-secret S] [--identity I]\n"
-	        "                  [--duration D] [--script-args \"k=v ...\"]\n"
+	        "                  [--duration D] [--script-args \"k=v ...\"] [--freq F] [--dir D]\n"
 	        "       lk-jobproc --ipc     (started by lk-supervisor)\n"
 	        "       lk-jobproc --version | --help\n\n");
 	cfg_usage(jp_opts, JP_NOPTS, out);
@@ -609,6 +621,21 @@ jp_run_oneoff(int argc, char **argv)
 			        "--api-secret (or LIVEKIT_API_SECRET) is required without --token");
 	}
 
+	/* --freq and --dir are script arguments with their own flags. */
+	if (jo.freq || jo.dir) {
+		char *args;
+		if ((jo.freq && (!*jo.freq || strpbrk(jo.freq, " \t"))) ||
+		        (jo.dir && (!*jo.dir || strpbrk(jo.dir, " \t"))))
+			return jp_usage_error("--freq and --dir take one word (no spaces)");
+		if (asprintf(&args, "%s%s%s%s%s%s%s", jo.script_args ? jo.script_args : "",
+		            jo.script_args ? " " : "", jo.freq ? "freq=" : "",
+		            jo.freq ? jo.freq : "", jo.freq && jo.dir ? " " : "",
+		            jo.dir ? "dir=" : "", jo.dir ? jo.dir : "") < 0)
+			return 1;
+		free(jo.script_args);
+		jo.script_args = args;
+	}
+
 	identity = jo.identity && *jo.identity ? jo.identity : NULL;
 	if (!identity) {
 		lk_make_id("agent-", idbuf, sizeof(idbuf));
@@ -670,6 +697,9 @@ main(int argc, char **argv)
 
 	/* A closed signalling socket must be an error return, not a signal. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A file-size limit must be a write error (EFBIG) the record script
+	 * reports, not a silent kill (wav.h). */
+	signal(SIGXFSZ, SIG_IGN);
 	log_init("lk-jobproc");
 	jp.loop = ev_default_loop(EVFLAG_AUTO);
 	if (!jp.loop) {

@@ -2,7 +2,8 @@
  * room: the /rtc v0 signalling client of lk-jobproc (rtc-protocol.md §1,
  * §2.1-2.5, §5.2): WebSocket connect with a Bearer token, JoinResponse,
  * ping_req keepalive with the server's ping_timeout, participant tracking
- * from ParticipantUpdate, leave in both directions. No media yet.
+ * from ParticipantUpdate, leave in both directions, and the signalling of
+ * its media (offer/answer, trickle, add_track/track_published).
  */
 #include "config.h"
 
@@ -17,6 +18,7 @@
 #include "common/err.h"
 #include "common/log.h"
 #include "common/util.h"
+#include "jobproc/media.h"
 #include "jobproc/room.h"
 #include "net/ws.h"
 #include "proto/lkpb.h"
@@ -39,6 +41,7 @@ struct room {
 	void *arg;
 	enum room_state state;
 	struct ws *ws;
+	struct media *media;
 
 	char *sid;
 	char *name;
@@ -264,6 +267,72 @@ room_send_leave(struct room *room)
 	return room_send(room, &req);
 }
 
+/* ---- media signalling out ---- */
+
+static int
+room_send_sdp(struct room *room, int offer, const char *sdp, uint32_t id)
+{
+	livekit_SignalRequest req = livekit_SignalRequest_init_zero;
+	livekit_SessionDescription sd = livekit_SessionDescription_init_zero;
+
+	/* §2.6: SessionDescription{type, sdp, id}; an answer echoes the offer's id. */
+	sd.type = (char *)(offer ? "offer" : "answer");
+	sd.sdp = (char *)sdp;
+	sd.id = id;
+	if (offer) {
+		req.which_message = livekit_SignalRequest_offer_tag;
+		req.message.offer = &sd;
+	} else {
+		req.which_message = livekit_SignalRequest_answer_tag;
+		req.message.answer = &sd;
+	}
+	return room_send(room, &req);
+}
+
+static int
+room_media_send_answer(const char *sdp, uint32_t id, void *arg)
+{
+	return room_send_sdp(arg, 0, sdp, id);
+}
+
+static int
+room_media_send_offer(const char *sdp, uint32_t id, void *arg)
+{
+	return room_send_sdp(arg, 1, sdp, id);
+}
+
+static int
+room_media_send_trickle(enum media_target target, const char *candidate_init, void *arg)
+{
+	livekit_SignalRequest req = livekit_SignalRequest_init_zero;
+	livekit_TrickleRequest tr = livekit_TrickleRequest_init_zero;
+
+	/* §2.6: TrickleRequest{candidateInit (JSON), target}; never an empty one. */
+	tr.candidateInit = (char *)candidate_init;
+	tr.target = target == MEDIA_TARGET_SUBSCRIBER ? livekit_SignalTarget_SUBSCRIBER
+	                                              : livekit_SignalTarget_PUBLISHER;
+	req.which_message = livekit_SignalRequest_trickle_tag;
+	req.message.trickle = &tr;
+	return room_send(arg, &req);
+}
+
+static int
+room_media_send_add_track(const char *cid, const char *name, void *arg)
+{
+	livekit_SignalRequest req = livekit_SignalRequest_init_zero;
+	livekit_AddTrackRequest at = livekit_AddTrackRequest_init_zero;
+
+	/* §5.2: plain Opus from a C client: AUDIO, MICROPHONE, disable_red. */
+	at.cid = (char *)cid;
+	at.name = (char *)name;
+	at.type = livekit_TrackType_AUDIO;
+	at.source = livekit_TrackSource_MICROPHONE;
+	at.disable_red = true;
+	req.which_message = livekit_SignalRequest_add_track_tag;
+	req.message.add_track = &at;
+	return room_send(arg, &req);
+}
+
 /* ---- ending ---- */
 
 /* The room ended on its own: report once, close the socket if it is still there. */
@@ -332,6 +401,52 @@ room_close(struct room *room, void (*done)(struct room *room, void *arg), void *
 	ev_timer_set(&room->close_timer, after, 0.);
 	ev_timer_start(room->loop, &room->close_timer);
 }
+
+/* ---- media events ---- */
+
+static const char *
+room_media_identity(const char *participant_sid, void *arg)
+{
+	const struct room_participant *p = room_part_find(arg, participant_sid);
+
+	return p ? p->identity : NULL;
+}
+
+static void
+room_media_track_subscribed(const struct room_track *t, void *arg)
+{
+	struct room *room = arg;
+
+	if (room->ev.on_track_subscribed)
+		room->ev.on_track_subscribed(room, t, room->arg);
+}
+
+static void
+room_media_track_unsubscribed(const struct room_track *t, void *arg)
+{
+	struct room *room = arg;
+
+	if (room->ev.on_track_unsubscribed)
+		room->ev.on_track_unsubscribed(room, t, room->arg);
+}
+
+static void
+room_media_failed(const char *why, void *arg)
+{
+	/* A media failure ends the room as an error: the job fails with why. */
+	room_end(arg, why, 1);
+}
+
+static const struct media_cbs room_media_cbs = {
+        .send_answer = room_media_send_answer,
+        .send_offer = room_media_send_offer,
+        .send_trickle = room_media_send_trickle,
+        .send_add_track = room_media_send_add_track,
+        .identity = room_media_identity,
+        .track_subscribed = room_media_track_subscribed,
+        .track_unsubscribed = room_media_track_unsubscribed,
+        .failed = room_media_failed,
+};
 
 /* ---- timers ---- */
 
@@ -415,6 +530,9 @@ room_on_join(struct room *room, const livekit_JoinResponse *j)
 	log_debug("signal join response", "server_version", server_version, "ping_interval_s",
 	        log_fmt("%d", j->ping_interval), "ping_timeout_s", log_fmt("%d", j->ping_timeout),
 	        "subscriber_primary", j->subscriber_primary ? "true" : "false");
+	/* A publication asked for before the join starts now, and one asked
+	 * for from on_joined starts at once. */
+	media_on_joined(room->media);
 	if (room->ev.on_joined)
 		room->ev.on_joined(room, room->arg);
 	return 0;
@@ -470,6 +588,24 @@ room_on_pong(struct room *room, const livekit_Pong *p)
 		room->rtt_ms = rtt;
 }
 
+static int
+room_on_sdp(struct room *room, const livekit_SessionDescription *sd, int offer)
+{
+	const char *sdp = sd->sdp ? sd->sdp : "";
+
+	/* §2.6: type is "offer" / "answer"; anything else cannot be applied. */
+	if (!sd->type || strcmp(sd->type, offer ? "offer" : "answer") != 0) {
+		room_end(room,
+		        log_fmt("malformed SDP from server: %s with type \"%s\"",
+		                offer ? "offer" : "answer", sd->type ? sd->type : ""),
+		        1);
+		return LK_EINVAL;
+	}
+	if (offer)
+		return media_on_offer(room->media, sdp, strlen(sdp), sd->id);
+	return media_on_answer(room->media, sdp, strlen(sdp));
+}
+
 int
 room_handle_message(struct room *room, const uint8_t *data, size_t len)
 {
@@ -521,18 +657,38 @@ room_handle_message(struct room *room, const uint8_t *data, size_t len)
 			room_on_pong(room, msg.message.pong_resp);
 		break;
 	case livekit_SignalResponse_offer_tag:
+		/* §2.5: the server offers on the subscriber PC; we answer. */
+		if (msg.message.offer)
+			rc = room_on_sdp(room, msg.message.offer, 1);
+		break;
 	case livekit_SignalResponse_answer_tag:
+		/* The answer to our publisher offer. */
+		if (msg.message.answer)
+			rc = room_on_sdp(room, msg.message.answer, 0);
+		break;
 	case livekit_SignalResponse_trickle_tag:
-		/* Media comes later: do not answer rather than answer wrongly. */
-		log_debug("signal media message not handled yet", "type",
-		        room_msg_name(msg.which_message));
+		/* §2.6: TrickleRequest{candidateInit, target}. */
+		if (msg.message.trickle)
+			media_on_trickle(room->media,
+			        msg.message.trickle->target == livekit_SignalTarget_SUBSCRIBER
+			                ? MEDIA_TARGET_SUBSCRIBER
+			                : MEDIA_TARGET_PUBLISHER,
+			        msg.message.trickle->candidateInit);
+		break;
+	case livekit_SignalResponse_track_published_tag:
+		/* §2.6: TrackPublishedResponse{cid (echo), track}. */
+		if (msg.message.track_published)
+			media_on_track_published(room->media, msg.message.track_published->cid,
+			        msg.message.track_published->track
+			                ? msg.message.track_published->track->sid
+			                : NULL);
 		break;
 	default:
 		log_debug("signal message ignored", "type", room_msg_name(msg.which_message));
 		break;
 	}
 	lkpb_free(livekit_SignalResponse_fields, &msg);
-	return 0;
+	return rc;
 }
 
 /* ---- WebSocket callbacks ---- */
@@ -679,6 +835,7 @@ room_expect_join(struct room *room)
 {
 	if (room->state == ROOM_IDLE)
 		room->state = ROOM_CONNECTING;
+	media_set_offline(room->media);
 }
 
 struct room *
@@ -700,6 +857,7 @@ room_new(struct ev_loop *loop, const struct room_events *ev, void *arg)
 	room->silence_timer.data = room;
 	ev_timer_init(&room->close_timer, room_close_timer_cb, 0., 0.);
 	room->close_timer.data = room;
+	room->media = media_new(loop, &room_media_cbs, room);
 	return room;
 }
 
@@ -712,6 +870,7 @@ room_free(struct room *room)
 	ev_timer_stop(room->loop, &room->close_timer);
 	if (room->ws)
 		ws_free(room->ws);
+	media_free(room->media);
 	room_parts_free(room);
 	free(room->sid);
 	free(room->name);
@@ -760,6 +919,18 @@ const struct room_participant *
 room_participant_at(const struct room *room, size_t i)
 {
 	return i < room->nparts ? &room->parts[i] : NULL;
+}
+
+struct media *
+room_media(const struct room *room)
+{
+	return room->media;
+}
+
+const struct room_participant *
+room_participant_find(const struct room *room, const char *sid)
+{
+	return sid ? room_part_find((struct room *)room, sid) : NULL;
 }
 
 int64_t

@@ -1,7 +1,8 @@
 /*
  * room: the /rtc (v0, dual peer connection) signalling client of a job
- * process: join, application-level ping, participant tracking, leave.
- * Runs in lk-jobproc. Media (offer/answer, tracks) is not handled yet.
+ * process: join, application-level ping, participant tracking, leave, and
+ * the SDP/trickle/add_track messages of its media (media.h), which it owns.
+ * Runs in lk-jobproc.
  */
 #ifndef LK_ROOM_H
 #define LK_ROOM_H
@@ -10,6 +11,7 @@
 #include <stdint.h>
 
 struct ev_loop;
+struct media;
 struct room;
 
 /* Client protocol version sent in the /rtc query (rtc-protocol.md §1.3). */
@@ -18,7 +20,6 @@ struct room;
 #define ROOM_JOIN_TIMEOUT_MS 10000
 /* Largest SignalResponse accepted. */
 #define ROOM_MAX_MSG (1024 * 1024)
-/* How long the leave gets to reach the wire before the close frame is queued. */
 /* After leave, how long the close handshake may take before the socket is dropped. */
 #define ROOM_CLOSE_TIMEOUT_MS 1000
 
@@ -29,10 +30,18 @@ struct room_participant {
 	int kind; /* ParticipantInfo.Kind */
 };
 
+/* A subscribed remote audio track (one m-line of the subscriber PC). */
+struct room_track {
+	const char *sid; /* "TR_..." */
+	const char *participant_sid; /* "PA_..." */
+	const char *participant_identity; /* "" while the participant is unknown */
+	const char *mid;
+	uint32_t ssrc; /* first a=ssrc of the m-line, 0 when none */
+};
+
 /*
  * What a room reports to its owner. Every member may be NULL. The arg given
- * to room_new comes back in each call. Later media work adds track and
- * audio frame events here.
+ * to room_new comes back in each call. Audio frames go to taps (tap.h).
  */
 struct room_events {
 	/* SignalResponse.join arrived: sids, names and other participants are known. */
@@ -42,6 +51,10 @@ struct room_events {
 	        struct room *room, const struct room_participant *p, void *arg);
 	/* A participant left (state DISCONNECTED); p is freed after the call. */
 	void (*on_participant_left)(struct room *room, const struct room_participant *p, void *arg);
+	/* A remote audio track arrived in a subscriber offer (and was answered). */
+	void (*on_track_subscribed)(struct room *room, const struct room_track *t, void *arg);
+	/* It left the offer, its m-line was recycled, or the media stopped. */
+	void (*on_track_unsubscribed)(struct room *room, const struct room_track *t, void *arg);
 	/*
 	 * The room ended on its own (not after room_close): failed = 1 when it is
 	 * an error (join failed, malformed message), 0 when the server went away
@@ -64,7 +77,8 @@ int room_connect(struct room *room, const char *url, const char *token);
 
 /*
  * Wait for a join without a socket: the unit tests and the fuzz target then
- * feed SignalResponses with room_handle_message (sends are dropped).
+ * feed SignalResponses with room_handle_message (sends are dropped, and the
+ * media answers offers without opening transports: media_set_offline).
  */
 void room_expect_join(struct room *room);
 
@@ -84,6 +98,10 @@ int room_handle_message(struct room *room, const uint8_t *data, size_t len);
 void room_close(struct room *room, void (*done)(struct room *room, void *arg), void *arg);
 
 int room_is_joined(const struct room *room);
+/* The room's peer connections and tracks (never NULL). */
+struct media *room_media(const struct room *room);
+/* A remote participant by sid, or NULL. */
+const struct room_participant *room_participant_find(const struct room *room, const char *sid);
 const char *room_sid(const struct room *room); /* "" before the join */
 const char *room_name(const struct room *room);
 const char *room_local_sid(const struct room *room);

@@ -1,8 +1,10 @@
 /*
  * check_job: the job context of lk-jobproc (idempotent shutdown, hooks once
  * in reverse order, the stop cascade, outcome), script arguments, the
- * room's URL building and SignalResponse handling without a socket, and the
- * built lk-jobproc --ipc driven over a socketpair as the supervisor would.
+ * room's URL building and SignalResponse handling without a socket
+ * (including subscriber offers answered offline and the track events they
+ * give), and the built lk-jobproc --ipc driven over a socketpair as the
+ * supervisor would.
  */
 #include "config.h"
 
@@ -26,6 +28,7 @@
 #include "common/log.h"
 #include "ipc/ipc.h"
 #include "jobproc/job.h"
+#include "jobproc/media.h"
 #include "jobproc/room.h"
 #include "jobproc/scripts.h"
 #include "proto/lkpb.h"
@@ -396,12 +399,49 @@ START_TEST(test_start_bad_duration_arg)
 }
 END_TEST
 
+static void
+start_fails(const char *script, const char *args, const char *want)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct job_params p;
+	struct job *job;
+	char err[256];
+
+	memset(&p, 0, sizeof(p));
+	p.script = script;
+	p.script_args = args;
+	p.url = "ws://127.0.0.1:1";
+	job = job_new(loop, &p, &test_cbs, NULL);
+	ck_assert_int_lt(job_start(job, err, sizeof(err)), 0);
+	ck_assert_msg(strstr(err, want) != NULL, "error \"%s\" lacks \"%s\"", err, want);
+	job_free(job);
+	ck_assert_int_eq(ev_run(loop, EVRUN_NOWAIT), 0);
+	ev_loop_destroy(loop);
+}
+
+START_TEST(test_start_bad_media_args)
+{
+	start_fails("tone", "freq=abc", "bad freq");
+	start_fails("tone", "freq=0", "bad freq");
+	/* At 24 kHz the highest tone is below 12 kHz. */
+	start_fails("tone", "freq=12000", "bad freq");
+	start_fails("noop", "rate=44010", "bad script argument rate");
+	start_fails("echo", "rate=x", "bad script argument rate");
+	start_fails(
+	        "record", "dir=/nonexistent/lkworker", "record directory /nonexistent/lkworker");
+	start_fails("record", "dir=/dev/null", "record directory /dev/null");
+}
+END_TEST
+
 START_TEST(test_script_table)
 {
 	ck_assert_ptr_nonnull(script_find("noop"));
 	ck_assert_ptr_nonnull(script_find("crash"));
 	ck_assert_ptr_nonnull(script_find("hang"));
 	ck_assert_ptr_nonnull(script_find("fail"));
+	ck_assert_ptr_nonnull(script_find("tone"));
+	ck_assert_ptr_nonnull(script_find("echo"));
+	ck_assert_ptr_nonnull(script_find("record"));
 	ck_assert_ptr_null(script_find("NOOP"));
 	ck_assert_ptr_null(script_find(NULL));
 	for (const struct script *s = script_table(); s->name; s++)
@@ -459,6 +499,25 @@ r_pleft(struct room *room, const struct room_participant *p, void *arg)
 	strncpy(last_identity, p->identity, sizeof(last_identity) - 1);
 }
 
+static int sub_calls, unsub_calls;
+static char last_track[64], last_track_identity[64];
+
+static void
+r_tsub(struct room *room, const struct room_track *t, void *arg)
+{
+	sub_calls++;
+	strncpy(last_track, t->sid, sizeof(last_track) - 1);
+	strncpy(last_track_identity, t->participant_identity, sizeof(last_track_identity) - 1);
+}
+
+static void
+r_tunsub(struct room *room, const struct room_track *t, void *arg)
+{
+	unsub_calls++;
+	strncpy(last_track, t->sid, sizeof(last_track) - 1);
+	strncpy(last_track_identity, t->participant_identity, sizeof(last_track_identity) - 1);
+}
+
 static void
 r_disc(struct room *room, const char *reason, int failed, void *arg)
 {
@@ -471,6 +530,8 @@ static const struct room_events r_events = {
         .on_joined = r_joined,
         .on_participant_joined = r_pjoined,
         .on_participant_left = r_pleft,
+        .on_track_subscribed = r_tsub,
+        .on_track_unsubscribed = r_tunsub,
         .on_disconnected = r_disc,
 };
 
@@ -479,7 +540,8 @@ room_setup(void)
 {
 	setup();
 	joined_calls = left_calls = pjoined_calls = disc_calls = disc_failed = 0;
-	last_reason[0] = last_identity[0] = '\0';
+	sub_calls = unsub_calls = 0;
+	last_reason[0] = last_identity[0] = last_track[0] = last_track_identity[0] = '\0';
 }
 
 static void
@@ -677,13 +739,12 @@ START_TEST(test_room_server_leave)
 }
 END_TEST
 
-START_TEST(test_room_pong_and_media_ignored)
+START_TEST(test_room_pong_ignored)
 {
 	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
 	struct room *room = room_new(loop, &r_events, NULL);
 	livekit_SignalResponse msg = livekit_SignalResponse_init_zero;
 	livekit_Pong pong = livekit_Pong_init_zero;
-	livekit_SessionDescription sd = livekit_SessionDescription_init_zero;
 
 	room_expect_join(room);
 	feed_join(room, NULL, 0);
@@ -693,13 +754,174 @@ START_TEST(test_room_pong_and_media_ignored)
 	msg.message.pong_resp = &pong;
 	feed(room, &msg, 0);
 	ck_assert_int_eq(room_rtt_ms(room), -1);
-	sd.type = S("offer");
-	sd.sdp = S("v=0\r\n");
-	msg.which_message = livekit_SignalResponse_offer_tag;
-	msg.message.offer = &sd;
-	feed(room, &msg, 0);
 	ck_assert(room_is_joined(room));
 	ck_assert_int_eq(disc_calls, 0);
+	close_and_free(loop, room);
+}
+END_TEST
+
+static void
+feed_sdp(struct room *room, int offer, const char *type, const char *sdp, int want)
+{
+	livekit_SignalResponse msg = livekit_SignalResponse_init_zero;
+	livekit_SessionDescription sd = livekit_SessionDescription_init_zero;
+
+	sd.type = S(type);
+	sd.sdp = S(sdp);
+	sd.id = 3;
+	msg.which_message =
+	        offer ? livekit_SignalResponse_offer_tag : livekit_SignalResponse_answer_tag;
+	if (offer)
+		msg.message.offer = &sd;
+	else
+		msg.message.answer = &sd;
+	feed(room, &msg, want);
+}
+
+/* A subscriber offer in the dev server's shape: data section, then one Opus slot. */
+#define T_FP                                                                                         \
+	"3D:39:1B:09:2C:F7:02:B4:22:9F:84:08:DB:BD:D1:69:43:39:EC:E5:97:AF:C0:DF:E3:DA:C6:14:1E:1A:" \
+	"0F:31"
+#define T_OFFER_HEAD                                                                               \
+	"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-lite\r\n"                        \
+	"a=group:BUNDLE 0 1\r\n"                                                                   \
+	"a=ice-ufrag:srvu\r\na=ice-pwd:serverpasswordserverpassword\r\n"                           \
+	"a=fingerprint:sha-256 " T_FP "\r\na=setup:actpass\r\n"                                    \
+	"m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\na=mid:0\r\n"      \
+	"a=sctp-port:5000\r\n"                                                                     \
+	"m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:1\r\na=rtcp-mux\r\n"         \
+	"a=rtpmap:111 opus/48000/2\r\n"
+#define T_BOUND(pa, tr) "a=sendonly\r\na=msid:" pa "|" tr " " tr "\r\na=ssrc:1234 cname:" pa "\r\n"
+
+START_TEST(test_room_offer_tracks)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct room *room = room_new(loop, &r_events, NULL);
+	livekit_ParticipantInfo alice = livekit_ParticipantInfo_init_zero;
+	struct media_stats ms;
+
+	alice.sid = S("PA_alice");
+	alice.identity = S("alice");
+	room_expect_join(room);
+	feed_join(room, &alice, 1);
+	/* The first offer carries alice's track: answered, track subscribed. */
+	feed_sdp(room, 1, "offer", T_OFFER_HEAD T_BOUND("PA_alice", "TR_AMa"), 0);
+	ck_assert_int_eq(sub_calls, 1);
+	ck_assert_str_eq(last_track, "TR_AMa");
+	ck_assert_str_eq(last_track_identity, "alice");
+	media_get_stats(room_media(room), &ms);
+	ck_assert_uint_eq(ms.tracks, 1);
+	/* The same offer again (a renegotiation for someone else) changes nothing. */
+	feed_sdp(room, 1, "offer", T_OFFER_HEAD T_BOUND("PA_alice", "TR_AMa"), 0);
+	ck_assert_int_eq(sub_calls, 1);
+	ck_assert_int_eq(unsub_calls, 0);
+	/* The m-line recycled for bob (announced first, §2.7): alice's track ends. */
+	feed_update(room, "PA_bob", "bob", livekit_ParticipantInfo_State_ACTIVE);
+	feed_sdp(room, 1, "offer", T_OFFER_HEAD T_BOUND("PA_bob", "TR_AMb"), 0);
+	ck_assert_int_eq(unsub_calls, 1);
+	ck_assert_int_eq(sub_calls, 2);
+	ck_assert_str_eq(last_track, "TR_AMb");
+	ck_assert_str_eq(last_track_identity, "bob");
+	/* The slot goes inactive: bob's track ends. */
+	feed_sdp(room, 1, "offer", T_OFFER_HEAD "a=inactive\r\n", 0);
+	ck_assert_int_eq(unsub_calls, 2);
+	ck_assert_str_eq(last_track, "TR_AMb");
+	media_get_stats(room_media(room), &ms);
+	ck_assert_uint_eq(ms.tracks, 0);
+	/* Trickle and answers without a pending offer are taken in stride. */
+	{
+		livekit_SignalResponse msg = livekit_SignalResponse_init_zero;
+		livekit_TrickleRequest tr = livekit_TrickleRequest_init_zero;
+
+		tr.candidateInit = S("{\"candidate\":\"candidate:1 1 udp 1 10.0.0.1 9 typ host\","
+		                     "\"sdpMid\":\"0\",\"sdpMLineIndex\":0}");
+		tr.target = livekit_SignalTarget_SUBSCRIBER;
+		msg.which_message = livekit_SignalResponse_trickle_tag;
+		msg.message.trickle = &tr;
+		feed(room, &msg, 0);
+		tr.candidateInit = S("not json");
+		feed(room, &msg, 0);
+	}
+	feed_sdp(room, 0, "answer", T_OFFER_HEAD, 0);
+	ck_assert(room_is_joined(room));
+	ck_assert_int_eq(disc_calls, 0);
+	/* Stopping the media ends nothing more (no track left). */
+	media_stop(room_media(room));
+	ck_assert_int_eq(unsub_calls, 2);
+	close_and_free(loop, room);
+}
+END_TEST
+
+START_TEST(test_room_stop_ends_tracks)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct room *room = room_new(loop, &r_events, NULL);
+
+	room_expect_join(room);
+	feed_join(room, NULL, 0);
+	/* A participant the room does not know yet: identity stays "". */
+	feed_sdp(room, 1, "offer", T_OFFER_HEAD T_BOUND("PA_unknown", "TR_AMu"), 0);
+	ck_assert_int_eq(sub_calls, 1);
+	ck_assert_str_eq(last_track_identity, "");
+	media_stop(room_media(room));
+	ck_assert_int_eq(unsub_calls, 1);
+	ck_assert_str_eq(last_track, "TR_AMu");
+	/* Signalling after the stop is ignored. */
+	feed_sdp(room, 1, "offer", T_OFFER_HEAD T_BOUND("PA_unknown", "TR_AMv"), 0);
+	ck_assert_int_eq(sub_calls, 1);
+	close_and_free(loop, room);
+}
+END_TEST
+
+/* Regression: an offer we cannot parse used to be ignored; now it fails the room. */
+START_TEST(test_room_malformed_offer_fails)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct room *room = room_new(loop, &r_events, NULL);
+
+	room_expect_join(room);
+	feed_join(room, NULL, 0);
+	feed_sdp(room, 1, "offer", "v=0\r\n", LK_EINVAL);
+	ck_assert_int_eq(disc_calls, 1);
+	ck_assert_int_eq(disc_failed, 1);
+	ck_assert_msg(strncmp(last_reason, "malformed SDP from server: ", 27) == 0, "reason: %s",
+	        last_reason);
+	ck_assert(!room_is_joined(room));
+	close_and_free(loop, room);
+}
+END_TEST
+
+START_TEST(test_room_unanswerable_offer_fails)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct room *room = room_new(loop, &r_events, NULL);
+
+	room_expect_join(room);
+	feed_join(room, NULL, 0);
+	/* Parses, but has no fingerprint: no DTLS possible. */
+	feed_sdp(room, 1, "offer",
+	        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+	        "a=ice-ufrag:srvu\r\na=ice-pwd:serverpasswordserverpassword\r\n"
+	        "m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\nc=IN IP4 0.0.0.0\r\n"
+	        "a=mid:0\r\na=sctp-port:5000\r\n",
+	        LK_EINVAL);
+	ck_assert_int_eq(disc_failed, 1);
+	ck_assert_ptr_nonnull(strstr(last_reason, "malformed SDP from server: "));
+	ck_assert_ptr_nonnull(strstr(last_reason, "fingerprint"));
+	close_and_free(loop, room);
+}
+END_TEST
+
+START_TEST(test_room_sdp_type_mismatch_fails)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct room *room = room_new(loop, &r_events, NULL);
+
+	room_expect_join(room);
+	feed_join(room, NULL, 0);
+	feed_sdp(room, 1, "pranswer", T_OFFER_HEAD, LK_EINVAL);
+	ck_assert_int_eq(disc_failed, 1);
+	ck_assert_ptr_nonnull(strstr(last_reason, "malformed SDP from server"));
 	close_and_free(loop, room);
 }
 END_TEST
@@ -974,6 +1196,7 @@ job_suite(void)
 	tcase_add_test(tc, test_script_args);
 	tcase_add_test(tc, test_start_unknown_script);
 	tcase_add_test(tc, test_start_bad_duration_arg);
+	tcase_add_test(tc, test_start_bad_media_args);
 	tcase_add_test(tc, test_script_table);
 	suite_add_tcase(s, tc);
 
@@ -984,7 +1207,12 @@ job_suite(void)
 	tcase_add_test(tr, test_room_join_without_participant);
 	tcase_add_test(tr, test_room_malformed_message);
 	tcase_add_test(tr, test_room_server_leave);
-	tcase_add_test(tr, test_room_pong_and_media_ignored);
+	tcase_add_test(tr, test_room_pong_ignored);
+	tcase_add_test(tr, test_room_offer_tracks);
+	tcase_add_test(tr, test_room_stop_ends_tracks);
+	tcase_add_test(tr, test_room_malformed_offer_fails);
+	tcase_add_test(tr, test_room_unanswerable_offer_fails);
+	tcase_add_test(tr, test_room_sdp_type_mismatch_fails);
 	suite_add_tcase(s, tr);
 
 	tcase_set_timeout(ts, 60);

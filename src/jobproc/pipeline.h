@@ -1,0 +1,133 @@
+/*
+ * pipeline: the per-track audio paths of lk-jobproc, without sockets. In:
+ * RTP -> reorder -> Opus decode (PLC, FEC) -> 48 kHz 20 ms frames ->
+ * resample to the script rate. Out: script frames -> 48 kHz -> Opus -> RTP.
+ * Plus the 20 ms pacer that drives the out path. All memory is allocated
+ * by _new; a frame allocates nothing.
+ */
+#ifndef LK_PIPELINE_H
+#define LK_PIPELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ev.h>
+
+/* One media frame: 20 ms (RFC 7587 §4.2: Opus over RTP is usually 20 ms). */
+#define PIPELINE_FRAME_MS 20
+/* RTP payload type LiveKit registers for Opus (rtc-protocol.md §3.1). */
+#define PIPELINE_OPUS_PT 111
+/* Reorder window and how many packets may queue behind a hole before it
+ * counts as lost: 3 x 20 ms of extra delay at most. */
+#define PIPELINE_REORDER_SLOTS 32
+#define PIPELINE_REORDER_HOLD 3
+/* Largest RTP packet the paths handle (one Ethernet MTU of UDP payload). */
+#define PIPELINE_MAX_RTP 1500
+
+/* Samples in one 20 ms frame at rate (rate / 50). */
+#define PIPELINE_FRAME_SAMPLES(rate) ((size_t)(rate) / (1000 / PIPELINE_FRAME_MS))
+
+/* A script rate pipelines accept: whole 20 ms frames, 8..48 kHz. */
+int pipeline_rate_ok(int rate);
+
+/* ---- in: one remote track ---- */
+
+struct pipeline_in;
+
+/* One 20 ms frame at the output rate; pcm is valid only during the call. */
+typedef void (*pipeline_frame_fn)(const int16_t *pcm, size_t n, void *arg);
+
+struct pipeline_in_opts {
+	uint8_t pt; /* Opus payload type negotiated for the track */
+	int out_rate; /* script rate */
+};
+
+struct pipeline_in_stats {
+	uint64_t packets; /* RTP packets accepted */
+	uint64_t malformed; /* not RTP, or an empty payload */
+	uint64_t wrong_pt; /* another payload type (RED, CN, ...) */
+	uint64_t late, duplicate, reset; /* reorder buffer */
+	uint64_t concealed; /* lost packets filled by PLC */
+	uint64_t recovered; /* lost packets rebuilt from the next one's FEC */
+	uint64_t corrupt; /* packets libopus refused (concealed) */
+	uint64_t frames; /* frames delivered */
+};
+
+/* NULL on failure with *err (may be NULL) set to a negative lk_err. */
+struct pipeline_in *pipeline_in_new(
+        const struct pipeline_in_opts *o, pipeline_frame_fn fn, void *arg, int *err);
+void pipeline_in_free(struct pipeline_in *in);
+/*
+ * One plaintext RTP packet of the track. Frames that became ready are
+ * delivered before this returns. 0, or LK_EINVAL for a packet that is not
+ * Opus RTP of this track (counted, dropped).
+ */
+int pipeline_in_rtp(struct pipeline_in *in, const uint8_t *pkt, size_t len);
+/* Deliver what the reorder buffer still holds, concealing holes (track end). */
+void pipeline_in_flush(struct pipeline_in *in);
+void pipeline_in_get_stats(const struct pipeline_in *in, struct pipeline_in_stats *st);
+
+/* ---- out: our published track ---- */
+
+struct pipeline_out;
+
+struct pipeline_out_opts {
+	int in_rate; /* script rate */
+	uint8_t pt;
+	uint32_t ssrc;
+	uint16_t seq; /* first sequence number */
+	uint32_t ts; /* first RTP timestamp */
+	int complexity; /* Opus complexity 1..10; 0 = 5 */
+	int bitrate; /* 0 = 32 kb/s */
+};
+
+struct pipeline_out_stats {
+	uint64_t frames;
+	uint64_t bytes; /* Opus payload bytes */
+	uint16_t next_seq;
+	uint32_t next_ts;
+};
+
+struct pipeline_out *pipeline_out_new(const struct pipeline_out_opts *o, int *err);
+void pipeline_out_free(struct pipeline_out *out);
+/* Samples of one input frame (in_rate / 50). */
+size_t pipeline_out_frame_samples(const struct pipeline_out *out);
+/*
+ * Encode one 20 ms frame at the script rate into one RTP packet in pkt:
+ * PT, SSRC, sequence +1 and timestamp +960 per frame (RFC 7587 §4.1: the
+ * RTP clock is 48 kHz whatever the audio), marker on the first packet.
+ * Returns the packet length or a negative lk_err.
+ */
+int pipeline_out_packet(struct pipeline_out *out, const int16_t *pcm, uint8_t *pkt, size_t cap);
+/* The next packet gets the marker bit (talkspurt start, RFC 3551 §4.1). */
+void pipeline_out_mark(struct pipeline_out *out);
+void pipeline_out_get_stats(const struct pipeline_out *out, struct pipeline_out_stats *st);
+
+/* ---- pacer: a 20 ms clock on the job's loop ---- */
+
+/*
+ * Calls tick once per 20 ms frame, on deadlines counted from the start on
+ * the monotonic clock, so timer latency does not accumulate into drift. A
+ * late loop gets the missed ticks at once, up to PIPELINE_PACER_CATCHUP;
+ * beyond that the clock restarts from now (a stall is not replayed).
+ */
+#define PIPELINE_PACER_CATCHUP 5
+
+struct pipeline_pacer {
+	struct ev_loop *loop;
+	ev_timer timer;
+	int64_t start_us;
+	uint64_t ticks; /* ticks since start */
+	uint64_t restarts; /* stalls longer than the catch-up */
+	int running;
+	void (*tick)(struct pipeline_pacer *p, void *arg);
+	void *arg;
+};
+
+void pipeline_pacer_init(struct pipeline_pacer *p, struct ev_loop *loop,
+        void (*tick)(struct pipeline_pacer *p, void *arg), void *arg);
+void pipeline_pacer_start(struct pipeline_pacer *p);
+void pipeline_pacer_stop(struct pipeline_pacer *p);
+int pipeline_pacer_active(const struct pipeline_pacer *p);
+
+#endif

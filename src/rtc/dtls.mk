@@ -1,0 +1,30 @@
+# src/rtc/dtls.mk: the DTLS-SRTP half of a transport: the process's
+# certificate (cert.c), the DTLS 1.2 handshake with use_srtp (dtls.c,
+# OpenSSL) and SRTP/SRTCP protection (srtp.c, libsrtp2). Part of librtc.a;
+# whatever links these objects also needs $(OPENSSL_LIBS) $(SRTP_LIBS).
+src_rtc_librtc_a_SOURCES += \
+	src/rtc/cert.c src/rtc/cert.h \
+	src/rtc/dtls.c src/rtc/dtls.h \
+	src/rtc/srtp.c src/rtc/srtp.h
+
+DTLS_LIBS = src/rtc/librtc.a src/common/libcommon.a $(SRTP_LIBS) $(OPENSSL_LIBS)
+
+# check_dtls runs two associations back to back in memory, and against
+# the openssl command-line tool over UDP loopback when it is installed.
+check_PROGRAMS += tests/unit/check_dtls tests/unit/check_srtp
+TESTS += tests/unit/check_dtls tests/unit/check_srtp
+
+tests_unit_check_dtls_SOURCES = tests/unit/check_dtls.c
+tests_unit_check_dtls_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_dtls_LDADD = $(DTLS_LIBS) $(CHECK_LIBS)
+
+tests_unit_check_srtp_SOURCES = tests/unit/check_srtp.c
+tests_unit_check_srtp_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_check_srtp_LDADD = $(DTLS_LIBS) $(CHECK_LIBS)
+
+# Fuzz: arbitrary datagrams into a server-role association.
+check_PROGRAMS += tests/fuzz/replay_dtls
+TESTS += tests/fuzz/replay_dtls
+tests_fuzz_replay_dtls_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_dtls.c
+tests_fuzz_replay_dtls_LDADD = $(DTLS_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/dtls

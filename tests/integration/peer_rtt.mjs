@@ -1,0 +1,83 @@
+// peer_rtt.mjs: mouth-to-ear round trip through an echo agent. An rtc-node
+// participant publishes silence with a short 1 kHz burst every --period ms,
+// listens to the agent's track (--from), and times each burst from the
+// moment its first frame was handed to the AudioSource until the first
+// loud frame of its echo came out of the AudioStream. Frames are paced on
+// the wall clock with a small source queue, so no queue hides the delay.
+//   node peer_rtt.mjs --url WS --room R --identity ID --from ID
+//        [--bursts 12] [--period 800] [--burst-ms 60] [--timeout 90]
+// Prints RESULT {"rtt_ms":[...],"median_ms","min_ms","max_ms","missed"}.
+import { AudioFrame, AudioStream } from '@livekit/rtc-node';
+import { FRAME, RATE, join, leave, note, parseFlags, publishAudio, result, rmsDbfs, run, sine, waitAudioTrack } from './peer_lib.mjs';
+
+const o = parseFlags(process.argv.slice(2), {
+	url: undefined, room: undefined, identity: undefined, from: undefined, bursts: '12', period: '800',
+	'burst-ms': '60', timeout: '90', warmup: '2',
+});
+const bursts = Number(o.bursts);
+const period = Number(o.period);
+const burstFrames = Math.round(Number(o['burst-ms']) / 10);
+const warmup = Number(o.warmup);
+const now = () => performance.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+
+run(async () => {
+	const room = await join(o.url, o.room, o.identity);
+	const { source } = await publishAudio(room, 'rtt', 50);
+	const { track } = await waitAudioTrack(room, o.from);
+	note(`${o.identity}: listening to ${o.from}`);
+
+	// Ear: onset of loudness after at least 100 ms of quiet.
+	const onsets = [];
+	let stop = false;
+	const ear = (async () => {
+		const reader = new AudioStream(track, { sampleRate: RATE, numChannels: 1 }).getReader();
+		let quiet = 0;
+		while (!stop) {
+			const r = await reader.read();
+			if (r.done) break;
+			const loud = rmsDbfs(r.value.data) > -35;
+			if (loud && quiet >= 10) onsets.push(now());
+			quiet = loud ? 0 : quiet + 1;
+		}
+		reader.releaseLock();
+	})();
+
+	// Mouth: warm-up bursts (not timed) then timed ones, paced on the clock.
+	const gen = sine(1000, 0.5);
+	const sent = [];
+	const total = warmup + bursts;
+	const framesPerPeriod = Math.round(period / 10);
+	const t0 = now();
+	for (let i = 0; i < total * framesPerPeriod; i++) {
+		await sleep(t0 + i * 10 - now());
+		const f = AudioFrame.create(RATE, 1, FRAME);
+		const k = i % framesPerPeriod;
+		if (k < burstFrames) gen(f.data);
+		if (k === 0) sent.push(now());
+		await source.captureFrame(f);
+	}
+	await sleep(period);
+	stop = true;
+
+	// Each timed burst: the first onset after it was sent and before the next one.
+	const rtt = [];
+	let missed = 0;
+	for (let b = warmup; b < total; b++) {
+		const end = b + 1 < total ? sent[b + 1] : sent[b] + period;
+		const hit = onsets.find((t) => t >= sent[b] && t < end);
+		if (hit === undefined) missed++;
+		else rtt.push(Math.round(hit - sent[b]));
+	}
+	const s = [...rtt].sort((a, b) => a - b);
+	result({
+		rtt_ms: rtt,
+		median_ms: s.length ? s[Math.floor(s.length / 2)] : null,
+		min_ms: s.length ? s[0] : null,
+		max_ms: s.length ? s[s.length - 1] : null,
+		missed,
+	});
+	await Promise.race([ear, sleep(500)]);
+	await leave(room);
+	return 0;
+}, Number(o.timeout));
