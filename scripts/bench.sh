@@ -105,3 +105,13 @@ printf '\n%-44s %16s %16s\n' "audio path, per 20 ms frame" "CPU" "allocations"
 printf '%-44s %16s %16s\n' "Opus decode + resample 48k->24k + tap" "$(us decode_resample_tap_ns_per_frame)" "$(val decode_resample_tap_allocs_per_frame "$WORK/audio.txt")"
 printf '%-44s %16s %16s\n' "resample 24k->48k + Opus encode" "$(us resample_encode_ns_per_frame)" "$(val resample_encode_allocs_per_frame "$WORK/audio.txt")"
 printf '%-44s %16s %16s\n' "Opus encode at complexity 5" "$(us opus_encode_complexity5_ns_per_frame)" "$(val opus_encode_complexity5_allocs_per_frame "$WORK/audio.txt")"
+
+# Media: echo round trip and concurrent echo jobs (tests/bench/media.sh runs
+# in a network namespace of its own; it needs root, and says so otherwise).
+echo "measuring media: echo round trip and concurrent echo jobs (about 2.5 min)..." >&2
+if "$SRC/tests/bench/media.sh" "$B" >"$WORK/media.txt" 2>"$WORK/media.err"; then
+	printf '\n%-44s %16s\n' "media (rtc-node peers through lk-devserver)" "value"
+	while read -r k v; do printf '%-44s %16s\n' "$k" "$v"; done <"$WORK/media.txt"
+else
+	printf '\nmedia benchmark did not run: %s\n' "$(tail -n 1 "$WORK/media.err")"
+fi

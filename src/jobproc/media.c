@@ -2,8 +2,9 @@
  * media: lk-jobproc's subscriber and publisher peer connections
  * (rtc-protocol.md §2.5, §3, §5.2): SDP offer/answer, one rtc_transport per
  * PC, trickle both ways, remote audio tracks mapped from a=msid/a=ssrc to
- * participants and fed through pipeline_in to the taps, and our published
- * Opus track paced at 20 ms.
+ * participants and fed through pipeline_in to the taps, our published
+ * Opus track paced at 20 ms, and RTCP (RFC 3550): receiver reports on the
+ * subscriber PC, sender reports on the publisher PC.
  */
 #include "config.h"
 
@@ -50,6 +51,8 @@ struct media_track {
 	char identity[256];
 	uint32_t ssrc[MEDIA_MAX_SSRC];
 	int n_ssrc;
+	/* RTCP reception state of ssrc[k] (rx[k].ssrc says whose it is). */
+	struct pipeline_rx_stat rx[MEDIA_MAX_SSRC];
 	struct pipeline_in *in;
 };
 
@@ -66,6 +69,10 @@ struct media_pc {
 	char remote_ufrag[256];
 	char first_mid[MEDIA_ID_MAX];
 	int first_index;
+	/* RFC 3550 §6.2: our reports on this PC's RTP session. */
+	ev_timer rtcp_timer;
+	uint64_t rtcp_sent;
+	uint64_t rtcp_errors;
 };
 
 struct media_pending_cand {
@@ -98,6 +105,15 @@ struct media {
 	uint64_t out_frames;
 	uint64_t unknown_ssrc;
 
+	/* RTCP: the sender SSRC of our receiver reports, the SRs we took
+	 * LSR from, compounds that did not parse, where the next RR's
+	 * blocks start when there are more sources than one RR holds. */
+	uint32_t rtcp_ssrc;
+	uint64_t rtcp_sr_in;
+	uint64_t rtcp_bad_in;
+	int rr_next;
+	uint8_t rtcp[PIPELINE_RTCP_MAX];
+
 	/* The published track. */
 	enum media_pub_state pub_state;
 	struct media_source src;
@@ -107,6 +123,7 @@ struct media {
 	char pub_sid[MEDIA_ID_MAX];
 	ev_timer publish_timer;
 	struct pipeline_out *out;
+	struct pipeline_tx_stat tx;
 	struct pipeline_pacer pacer;
 	int16_t src_pcm[AUD_OPUS_FRAME];
 	uint8_t rtp[PIPELINE_MAX_RTP];
@@ -120,6 +137,7 @@ static const char media_offline_fp[] =
 
 static void media_track_end(struct media *m, int i, int notify);
 static void media_pub_connected(struct media *m);
+static void media_rtcp_start(struct media_pc *pc);
 
 /* ---- failure ---- */
 
@@ -531,11 +549,13 @@ media_tr_state(struct rtc_transport *t, enum rtc_transport_state st, const char 
 			break;
 		pc->connected = 1;
 		log_info("media connected", "pc", pc->name);
+		media_rtcp_start(pc);
 		if (pc == &m->pub)
 			media_pub_connected(m);
 		break;
 	case RTC_TS_FAILED:
 		pc->connected = 0;
+		ev_timer_stop(m->loop, &pc->rtcp_timer);
 		media_fail(m, "media connection failed (%s): %s", pc->name,
 		        why && *why ? why : "transport failed");
 		break;
@@ -559,19 +579,33 @@ media_tr_candidate(struct rtc_transport *t, const char *candidate, void *arg)
 	media_send_candidate(pc->m, pc, candidate);
 }
 
+/* The RTCP state of tr's k-th SSRC, fresh when the SSRC changed. */
+static struct pipeline_rx_stat *
+media_track_rx(struct media_track *tr, int k)
+{
+	if (tr->rx[k].ssrc != tr->ssrc[k])
+		pipeline_rx_init(&tr->rx[k], tr->ssrc[k]);
+	return &tr->rx[k];
+}
+
+/* The track sending ssrc and the SSRC's index in it. With claim, an
+ * m-line without a=ssrc takes the first SSRC nobody claimed. */
 static struct media_track *
-media_track_by_ssrc(struct media *m, uint32_t ssrc)
+media_track_by_ssrc(struct media *m, uint32_t ssrc, int claim, int *idx)
 {
 	for (int i = 0; i < m->n_tracks; i++) {
 		struct media_track *tr = m->tracks[i];
-		for (int k = 0; k < tr->n_ssrc; k++)
-			if (tr->ssrc[k] == ssrc)
+		for (int k = 0; k < tr->n_ssrc; k++) {
+			if (tr->ssrc[k] == ssrc) {
+				*idx = k;
 				return tr;
+			}
+		}
 	}
-	/* An m-line without a=ssrc takes the first SSRC nobody claimed. */
-	for (int i = 0; i < m->n_tracks; i++) {
+	for (int i = 0; claim && i < m->n_tracks; i++) {
 		struct media_track *tr = m->tracks[i];
 		if (tr->n_ssrc == 0) {
+			*idx = tr->n_ssrc;
 			tr->ssrc[tr->n_ssrc++] = ssrc;
 			tr->t.ssrc = ssrc;
 			return tr;
@@ -586,24 +620,131 @@ media_tr_rtp(struct rtc_transport *t, uint8_t *pkt, size_t len, void *arg)
 	struct media_pc *pc = arg;
 	struct media *m = pc->m;
 	struct media_track *tr;
+	struct rtp_hdr h;
 	uint32_t ssrc;
+	int k = 0;
 
 	if (pc != &m->sub || m->stopped || len < RTP_HEADER_LEN)
 		return;
 	/* RFC 3550 §5.1: SSRC at bytes 8..11. */
 	ssrc = (uint32_t)pkt[8] << 24 | (uint32_t)pkt[9] << 16 | (uint32_t)pkt[10] << 8 | pkt[11];
-	tr = media_track_by_ssrc(m, ssrc);
+	tr = media_track_by_ssrc(m, ssrc, 1, &k);
 	if (!tr) {
 		m->unknown_ssrc++;
 		return;
 	}
+	/* RFC 3550 A.1/A.8: every RTP packet of the source counts, whatever
+	 * its payload type; the arrival time is read as it comes in. */
+	if (rtp_parse(pkt, len, &h) == 0)
+		pipeline_rx_rtp(media_track_rx(tr, k), h.seq, h.ts, pipeline_mono_us());
 	pipeline_in_rtp(tr->in, pkt, len);
 }
 
 static void
 media_tr_rtcp(struct rtc_transport *t, uint8_t *pkt, size_t len, void *arg)
 {
-	/* §3.5: receiver reports and feedback are not needed for audio. */
+	struct media_pc *pc = arg;
+	struct media *m = pc->m;
+	struct media_track *tr;
+	struct rtcp_pkt p;
+	int64_t now = pipeline_mono_us();
+	size_t off = 0;
+	int rc, k = 0;
+
+	/* On the publisher PC the server reports on our stream; feedback
+	 * (NACK, REMB, transport-cc) is not used for audio (§3.5). Only the
+	 * subscriber PC's SRs matter: their NTP time is our RRs' LSR. */
+	if (pc != &m->sub || m->stopped)
+		return;
+	while ((rc = rtcp_next(pkt, len, &off, &p)) == 1) {
+		if (p.type != RTCP_SR)
+			continue;
+		tr = media_track_by_ssrc(m, p.ssrc, 0, &k);
+		if (tr) {
+			pipeline_rx_sr(media_track_rx(tr, k), p.ntp, now);
+			m->rtcp_sr_in++;
+		}
+	}
+	if (rc < 0)
+		m->rtcp_bad_in++;
+}
+
+/* ---- RTCP reports ---- */
+
+/* RFC 3550 §6.3.1: each interval is randomized over [0.5, 1.5] x, so
+ * that the reports of many participants do not synchronize. */
+static double
+media_rtcp_jitter(double seconds)
+{
+	return seconds * (0.5 + lk_random_u32() / 4294967296.0);
+}
+
+/* One compound RR from our RTCP SSRC: a block per remote SSRC heard
+ * since the last report, rotating when more than RTCP_MAX_RB are. */
+static int
+media_rtcp_rr(struct media *m, int64_t now)
+{
+	struct rtcp_rb rb[RTCP_MAX_RB];
+	int total = m->n_tracks * MEDIA_MAX_SSRC, n = 0;
+
+	if (m->rr_next >= total)
+		m->rr_next = 0;
+	for (int step = 0; step < total && n < RTCP_MAX_RB; step++) {
+		int s = (m->rr_next + step) % total;
+		struct media_track *tr = m->tracks[s / MEDIA_MAX_SSRC];
+		int k = s % MEDIA_MAX_SSRC;
+
+		if (k < tr->n_ssrc && pipeline_rx_report(media_track_rx(tr, k), now, &rb[n]))
+			n++;
+		/* §6.4: the sources left out come first next time. */
+		if (n == RTCP_MAX_RB)
+			m->rr_next = (s + 1) % total;
+	}
+	/* §6.1: with nothing to report the compound still starts with an RR. */
+	return pipeline_rtcp_rr(m->rtcp, sizeof(m->rtcp), m->rtcp_ssrc, rb, n, m->cname);
+}
+
+/* An SR for our track once it has sent, else an empty RR. */
+static int
+media_rtcp_sr(struct media *m, int64_t now)
+{
+	struct rtcp_sr_out sr;
+	uint64_t ntp = pipeline_ntp_from_unix_ns(lk_wall_ns());
+
+	if (pipeline_tx_report(&m->tx, now, ntp, &sr) < 0)
+		return pipeline_rtcp_rr(m->rtcp, sizeof(m->rtcp),
+		        m->tx.ssrc ? m->tx.ssrc : m->rtcp_ssrc, NULL, 0, m->cname);
+	return pipeline_rtcp_sr(m->rtcp, sizeof(m->rtcp), &sr, m->cname);
+}
+
+static void
+media_rtcp_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct media_pc *pc = w->data;
+	struct media *m = pc->m;
+	int64_t now = pipeline_mono_us();
+	int n;
+
+	if (!pc->t || !pc->connected || m->stopped)
+		return;
+	n = pc == &m->pub ? media_rtcp_sr(m, now) : media_rtcp_rr(m, now);
+	if (n > 0 && rtc_transport_send_rtcp(pc->t, m->rtcp, (size_t)n) == 0)
+		pc->rtcp_sent++;
+	else
+		pc->rtcp_errors++;
+	ev_timer_set(w, media_rtcp_jitter(PIPELINE_RTCP_INTERVAL_MS / 1000.), 0.);
+	ev_timer_start(loop, w);
+}
+
+static void
+media_rtcp_start(struct media_pc *pc)
+{
+	/* The first report comes soon after the connection (0.5-1.5 s), so
+	 * the peer has an NTP/RTP mapping early; then one per interval. */
+	if (ev_is_active(&pc->rtcp_timer))
+		return;
+	ev_timer_set(&pc->rtcp_timer, media_rtcp_jitter(1.), 0.);
+	ev_timer_start(pc->m->loop, &pc->rtcp_timer);
 }
 
 static const struct rtc_transport_cbs media_tr_cbs = {
@@ -731,6 +872,7 @@ media_pc_close(struct media *m, struct media_pc *pc)
 {
 	struct rtc_transport_stats st;
 
+	ev_timer_stop(m->loop, &pc->rtcp_timer);
 	if (!pc->t)
 		return;
 	rtc_transport_stats(pc->t, &st);
@@ -743,7 +885,10 @@ media_pc_close(struct media *m, struct media_pc *pc)
 	        log_fmt("%llu", (unsigned long long)st.rx_rtp), "rx_rtcp",
 	        log_fmt("%llu", (unsigned long long)st.rx_rtcp), "rx_garbage",
 	        log_fmt("%llu", (unsigned long long)st.rx_garbage), "tx_rtp",
-	        log_fmt("%llu", (unsigned long long)st.tx_rtp), "tx_errors",
+	        log_fmt("%llu", (unsigned long long)st.tx_rtp), "tx_rtcp",
+	        log_fmt("%llu", (unsigned long long)st.tx_rtcp), "rtcp_reports",
+	        log_fmt("%llu", (unsigned long long)pc->rtcp_sent), "rtcp_report_errors",
+	        log_fmt("%llu", (unsigned long long)pc->rtcp_errors), "tx_errors",
 	        log_fmt("%llu", (unsigned long long)st.tx_errors));
 	rtc_transport_free(pc->t);
 	pc->t = NULL;
@@ -798,6 +943,8 @@ media_track_new(struct media *m, const struct media_audio_line *l)
 	lk_strlcpy(tr->psid, l->participant_sid, sizeof(tr->psid));
 	memcpy(tr->ssrc, l->ssrc, sizeof(tr->ssrc));
 	tr->n_ssrc = l->n_ssrc;
+	for (int k = 0; k < MEDIA_MAX_SSRC; k++)
+		pipeline_rx_init(&tr->rx[k], tr->ssrc[k]);
 	media_track_identity(m, tr);
 	memset(&po, 0, sizeof(po));
 	po.pt = l->pt;
@@ -1025,7 +1172,6 @@ media_pub_start(struct media *m)
 {
 	media_uuid(m->cid);
 	media_uuid(m->stream);
-	lk_make_id("", m->cname, sizeof(m->cname));
 	m->pub_state = MEDIA_PUB_ADDING;
 	log_info("publishing audio track", "cid", m->cid, "name", MEDIA_TRACK_NAME);
 	/* §2.5: add_track, then wait (10 s, as the Rust SDK) for track_published. */
@@ -1060,7 +1206,7 @@ media_on_track_published(struct media *m, const char *cid, const char *track_sid
 	po.pt = PIPELINE_OPUS_PT;
 	do
 		po.ssrc = lk_random_u32();
-	while (po.ssrc == 0);
+	while (po.ssrc == 0 || po.ssrc == m->rtcp_ssrc);
 	/* RFC 3550 §5.1: random initial sequence number and timestamp. */
 	po.seq = (uint16_t)lk_random_u32();
 	po.ts = lk_random_u32();
@@ -1069,6 +1215,7 @@ media_on_track_published(struct media *m, const char *cid, const char *track_sid
 		media_fail(m, "publish failed: encoder setup (%s)", lk_strerror(rc));
 		return rc;
 	}
+	pipeline_tx_init(&m->tx, po.ssrc);
 	if (!m->offline && media_pc_open(m, &m->pub, RTC_ICE_CONTROLLING) < 0)
 		return LK_EIO;
 	cand = lk_xcalloc(SDP_MAX_CAND, sizeof(*cand));
@@ -1148,8 +1295,11 @@ media_pacer_tick(struct pipeline_pacer *p, void *arg)
 		log_warn("audio frame not encoded", "err", lk_strerror(len));
 		return;
 	}
-	if (m->pub.t && rtc_transport_send_rtp(m->pub.t, m->rtp, (size_t)len) == 0)
+	if (m->pub.t && rtc_transport_send_rtp(m->pub.t, m->rtp, (size_t)len) == 0) {
 		m->out_frames++;
+		/* RFC 3550 §6.4.1: the SR counts what was sent, and when. */
+		pipeline_tx_rtp(&m->tx, m->rtp, (size_t)len, pipeline_mono_us());
+	}
 }
 
 static void
@@ -1258,7 +1408,9 @@ media_release(struct media *m)
 		log_info("media stopped", "audio_in_frames",
 		        log_fmt("%llu", (unsigned long long)m->in_frames), "audio_out_frames",
 		        log_fmt("%llu", (unsigned long long)m->out_frames), "unknown_ssrc_packets",
-		        log_fmt("%llu", (unsigned long long)m->unknown_ssrc));
+		        log_fmt("%llu", (unsigned long long)m->unknown_ssrc), "rtcp_sr_received",
+		        log_fmt("%llu", (unsigned long long)m->rtcp_sr_in), "rtcp_malformed",
+		        log_fmt("%llu", (unsigned long long)m->rtcp_bad_in));
 	media_pc_close(m, &m->sub);
 	media_pc_close(m, &m->pub);
 	pipeline_out_free(m->out);
@@ -1303,6 +1455,16 @@ media_new(struct ev_loop *loop, const struct media_cbs *cbs, void *arg)
 	m->pub.name = "publisher";
 	ev_timer_init(&m->publish_timer, media_publish_timeout_cb, 0., 0.);
 	m->publish_timer.data = m;
+	ev_timer_init(&m->sub.rtcp_timer, media_rtcp_cb, 0., 0.);
+	m->sub.rtcp_timer.data = &m->sub;
+	ev_timer_init(&m->pub.rtcp_timer, media_rtcp_cb, 0., 0.);
+	m->pub.rtcp_timer.data = &m->pub;
+	/* RFC 3550 §6.5.1: one CNAME for all our SSRCs (the a=ssrc cname);
+	 * §8.1: a random SSRC for the RRs of the PC where we do not send. */
+	lk_make_id("", m->cname, sizeof(m->cname));
+	do
+		m->rtcp_ssrc = lk_random_u32();
+	while (m->rtcp_ssrc == 0);
 	pipeline_pacer_init(&m->pacer, loop, media_pacer_tick, m);
 	return m;
 }

@@ -1,8 +1,9 @@
 /*
  * pipeline: lk-jobproc's per-track audio paths (RTP <-> Opus <-> PCM at the
- * script rate) and the 20 ms pacer of the published track. Everything a
- * frame touches is allocated in _new, so steady-state frames allocate
- * nothing (tests/unit/check_pipeline.c counts).
+ * script rate), the 20 ms pacer of the published track, and the RTCP
+ * statistics and compound reports of both directions. Everything a frame
+ * or a report touches is allocated in _new or embedded by the caller, so
+ * steady state allocates nothing (tests/unit/check_pipeline.c counts).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -342,7 +343,7 @@ pipeline_out_get_stats(const struct pipeline_out *out, struct pipeline_out_stats
 
 /* ---- pacer ---- */
 
-static int64_t
+int64_t
 pipeline_mono_us(void)
 {
 	struct timespec ts;
@@ -421,4 +422,268 @@ int
 pipeline_pacer_active(const struct pipeline_pacer *p)
 {
 	return p->running;
+}
+
+/* ---- RTCP ---- */
+
+/* RFC 3550 A.1: a jump forward this small is a gap (loss); one within
+ * MISORDER behind is a late or duplicate packet; anything else is a jump
+ * that must repeat before it is believed. */
+#define PIPELINE_MAX_DROPOUT 3000
+#define PIPELINE_MAX_MISORDER 100
+#define PIPELINE_SEQ_MOD 0x10000u
+/* RFC 3550 §4: NTP seconds from 1900 to the Unix epoch. */
+#define PIPELINE_NTP_UNIX_OFFSET 2208988800ull
+/* RFC 3550 §6.5.1: SDES item type of the canonical name. */
+#define PIPELINE_SDES_CNAME 1
+
+void
+pipeline_rx_init(struct pipeline_rx_stat *rx, uint32_t ssrc)
+{
+	memset(rx, 0, sizeof(*rx));
+	rx->ssrc = ssrc;
+	rx->bad_seq = PIPELINE_SEQ_MOD + 1;
+}
+
+/* RFC 3550 A.1 init_seq: this packet is the base of the counts. */
+static void
+pipeline_rx_start(struct pipeline_rx_stat *rx, uint16_t seq)
+{
+	rx->started = 1;
+	rx->base_seq = seq;
+	rx->max_seq = seq;
+	rx->bad_seq = PIPELINE_SEQ_MOD + 1;
+	rx->cycles = 0;
+	rx->received = 0;
+	rx->expected_prior = 0;
+	rx->received_prior = 0;
+	/* A new sequence space is a new timeline too. */
+	rx->have_transit = 0;
+	rx->jitter16 = 0;
+}
+
+/* The RTP clock reading of a monotonic instant (RFC 3550 A.8: arrival
+ * time in timestamp units; only differences matter, so it may wrap). */
+static uint32_t
+pipeline_rtp_clock(int64_t us)
+{
+	return (uint32_t)((uint64_t)us * (PIPELINE_RTP_RATE / 1000) / 1000);
+}
+
+void
+pipeline_rx_rtp(struct pipeline_rx_stat *rx, uint16_t seq, uint32_t ts, int64_t arrival_us)
+{
+	uint16_t udelta;
+	uint32_t transit;
+	int32_t d;
+	uint64_t ad;
+
+	/*
+	 * No probation period (A.1's MIN_SEQUENTIAL): the SSRC came from
+	 * signalling and SRTP authenticated the packet, so the first one
+	 * already belongs to a valid source.
+	 */
+	if (!rx->started) {
+		pipeline_rx_start(rx, seq);
+	} else {
+		udelta = (uint16_t)(seq - rx->max_seq);
+		if (udelta < PIPELINE_MAX_DROPOUT) {
+			/* In order, maybe after a gap; a smaller number wrapped. */
+			if (seq < rx->max_seq)
+				rx->cycles += PIPELINE_SEQ_MOD;
+			rx->max_seq = seq;
+		} else if (udelta <= PIPELINE_SEQ_MOD - PIPELINE_MAX_MISORDER) {
+			/* A large jump: believed (the sender restarted) only when
+			 * the next packet continues from it. */
+			if (seq != rx->bad_seq) {
+				rx->bad_seq = (uint32_t)(uint16_t)(seq + 1);
+				return;
+			}
+			pipeline_rx_start(rx, seq);
+		}
+		/* else late or duplicate: counted, max_seq stays. */
+	}
+	rx->received++;
+
+	/* RFC 3550 A.8: J += (|D| - J) / 16, with J kept x16 in integers. */
+	transit = pipeline_rtp_clock(arrival_us) - ts;
+	if (rx->have_transit) {
+		d = (int32_t)(transit - rx->transit);
+		ad = d < 0 ? (uint64_t)(-(int64_t)d) : (uint64_t)d;
+		rx->jitter16 = rx->jitter16 + ad - ((rx->jitter16 + 8) >> 4);
+	}
+	rx->transit = transit;
+	rx->have_transit = 1;
+}
+
+void
+pipeline_rx_sr(struct pipeline_rx_stat *rx, uint64_t ntp, int64_t arrival_us)
+{
+	/* RFC 3550 §6.4.1 LSR: the middle 32 bits of the SR's NTP timestamp. */
+	rx->lsr = (uint32_t)(ntp >> 16);
+	rx->lsr_at_us = arrival_us;
+	rx->have_sr = 1;
+}
+
+int
+pipeline_rx_report(struct pipeline_rx_stat *rx, int64_t now_us, struct rtcp_rb *rb)
+{
+	uint32_t ext_max, expected, exp_int, rec_int;
+	int64_t lost, lost_int, dlsr;
+
+	if (!rx->started || rx->received == rx->received_prior)
+		return 0;
+	/* RFC 3550 A.3. */
+	ext_max = rx->cycles + rx->max_seq;
+	expected = ext_max - rx->base_seq + 1;
+	lost = (int64_t)expected - (int64_t)rx->received;
+	/* §6.4.1: a signed 24-bit field (duplicates can make it negative). */
+	if (lost > 0x7FFFFF)
+		lost = 0x7FFFFF;
+	if (lost < -0x800000)
+		lost = -0x800000;
+	exp_int = expected - rx->expected_prior;
+	rx->expected_prior = expected;
+	rec_int = rx->received - rx->received_prior;
+	rx->received_prior = rx->received;
+	lost_int = (int64_t)exp_int - (int64_t)rec_int;
+
+	memset(rb, 0, sizeof(*rb));
+	rb->ssrc = rx->ssrc;
+	/* §6.4.1 fraction lost: 8-bit fixed point of this interval's loss;
+	 * duplicates (a negative loss) report 0. */
+	if (exp_int > 0 && lost_int > 0) {
+		int64_t f = (lost_int << 8) / exp_int;
+		rb->fraction_lost = (uint8_t)(f > 255 ? 255 : f);
+	}
+	rb->cum_lost = (int32_t)lost;
+	rb->ext_high_seq = ext_max;
+	rb->jitter = (uint32_t)(rx->jitter16 >> 4);
+	if (rx->have_sr) {
+		/* §6.4.1 DLSR: delay since that SR, in units of 1/65536 s. */
+		dlsr = now_us - rx->lsr_at_us;
+		if (dlsr < 0)
+			dlsr = 0;
+		dlsr = dlsr * 65536 / 1000000;
+		rb->lsr = rx->lsr;
+		rb->dlsr = dlsr > UINT32_MAX ? UINT32_MAX : (uint32_t)dlsr;
+	}
+	return 1;
+}
+
+void
+pipeline_tx_init(struct pipeline_tx_stat *tx, uint32_t ssrc)
+{
+	memset(tx, 0, sizeof(*tx));
+	tx->ssrc = ssrc;
+}
+
+int
+pipeline_tx_rtp(struct pipeline_tx_stat *tx, const uint8_t *pkt, size_t len, int64_t now_us)
+{
+	struct rtp_hdr h;
+
+	if (rtp_parse(pkt, len, &h) < 0)
+		return LK_EINVAL;
+	/* §6.4.1: both counts wrap modulo 2^32; octets are payload only. */
+	tx->packets++;
+	tx->octets += (uint32_t)h.payload_len;
+	tx->last_ts = h.ts;
+	tx->last_us = now_us;
+	tx->started = 1;
+	return 0;
+}
+
+int
+pipeline_tx_report(
+        const struct pipeline_tx_stat *tx, int64_t now_us, uint64_t ntp, struct rtcp_sr_out *sr)
+{
+	int64_t el;
+
+	if (!tx->started)
+		return LK_EAGAIN;
+	memset(sr, 0, sizeof(*sr));
+	sr->ssrc = tx->ssrc;
+	sr->ntp = ntp;
+	/* §6.4.1: the RTP timestamp of the same instant as the NTP one, so a
+	 * receiver can map the stream onto the wall clock. */
+	el = now_us - tx->last_us;
+	if (el < 0)
+		el = 0;
+	sr->rtp_ts = tx->last_ts + (uint32_t)((uint64_t)el * (PIPELINE_RTP_RATE / 1000) / 1000);
+	sr->packet_count = tx->packets;
+	sr->octet_count = tx->octets;
+	return 0;
+}
+
+uint64_t
+pipeline_ntp_from_unix_ns(int64_t ns)
+{
+	uint64_t sec = (uint64_t)(ns / 1000000000) + PIPELINE_NTP_UNIX_OFFSET;
+	uint64_t frac = ((uint64_t)(ns % 1000000000) << 32) / 1000000000;
+
+	return sec << 32 | frac;
+}
+
+static void
+pipeline_put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+/* RFC 3550 §6.5: one SDES chunk for ssrc with its CNAME item. */
+static int
+pipeline_rtcp_sdes(uint8_t *buf, size_t cap, uint32_t ssrc, const char *cname)
+{
+	size_t cl = cname ? strlen(cname) : 0, n;
+
+	if (cl == 0 || cl > PIPELINE_CNAME_MAX)
+		return LK_EINVAL;
+	/* Header, SSRC, item type and length, text, then at least one null
+	 * octet ending the item list, up to a 32-bit boundary. */
+	n = (RTCP_HEADER_LEN + 4 + 2 + cl + 1 + 3) & ~(size_t)3;
+	if (n > cap)
+		return LK_ETOOBIG;
+	memset(buf, 0, n);
+	buf[0] = (uint8_t)(2 << 6 | 1); /* V=2, P=0, SC=1 */
+	buf[1] = RTCP_SDES;
+	buf[2] = (uint8_t)((n / 4 - 1) >> 8);
+	buf[3] = (uint8_t)(n / 4 - 1);
+	pipeline_put32(buf + 4, ssrc);
+	buf[8] = PIPELINE_SDES_CNAME;
+	buf[9] = (uint8_t)cl;
+	memcpy(buf + 10, cname, cl);
+	return (int)n;
+}
+
+int
+pipeline_rtcp_sr(uint8_t *buf, size_t cap, const struct rtcp_sr_out *sr, const char *cname)
+{
+	int n, k;
+
+	if (!buf || !sr)
+		return LK_EINVAL;
+	n = rtcp_write_sr(buf, cap, sr);
+	if (n < 0)
+		return n;
+	k = pipeline_rtcp_sdes(buf + n, cap - (size_t)n, sr->ssrc, cname);
+	return k < 0 ? k : n + k;
+}
+
+int
+pipeline_rtcp_rr(uint8_t *buf, size_t cap, uint32_t ssrc, const struct rtcp_rb *rb, int n_rb,
+        const char *cname)
+{
+	int n, k;
+
+	if (!buf)
+		return LK_EINVAL;
+	n = rtcp_write_rr(buf, cap, ssrc, rb, n_rb);
+	if (n < 0)
+		return n;
+	k = pipeline_rtcp_sdes(buf + n, cap - (size_t)n, ssrc, cname);
+	return k < 0 ? k : n + k;
 }

@@ -2,8 +2,10 @@
  * pipeline: the per-track audio paths of lk-jobproc, without sockets. In:
  * RTP -> reorder -> Opus decode (PLC, FEC) -> 48 kHz 20 ms frames ->
  * resample to the script rate. Out: script frames -> 48 kHz -> Opus -> RTP.
- * Plus the 20 ms pacer that drives the out path. All memory is allocated
- * by _new; a frame allocates nothing.
+ * Plus the 20 ms pacer that drives the out path, and the RTCP bookkeeping
+ * of both (reception statistics, sender info, report writing). All memory
+ * is allocated by _new or embedded by the caller; a frame or a report
+ * allocates nothing.
  */
 #ifndef LK_PIPELINE_H
 #define LK_PIPELINE_H
@@ -12,6 +14,8 @@
 #include <stdint.h>
 
 #include <ev.h>
+
+#include "rtc/rtcp.h"
 
 /* One media frame: 20 ms (RFC 7587 §4.2: Opus over RTP is usually 20 ms). */
 #define PIPELINE_FRAME_MS 20
@@ -129,5 +133,88 @@ void pipeline_pacer_init(struct pipeline_pacer *p, struct ev_loop *loop,
 void pipeline_pacer_start(struct pipeline_pacer *p);
 void pipeline_pacer_stop(struct pipeline_pacer *p);
 int pipeline_pacer_active(const struct pipeline_pacer *p);
+/* CLOCK_MONOTONIC in microseconds: the clock of the pacer and of RTCP. */
+int64_t pipeline_mono_us(void);
+
+/* ---- RTCP (RFC 3550 §6): statistics and reports, no sockets ---- */
+
+/* RFC 3550 §6.2: the minimum report interval (Tmin), used as the interval. */
+#define PIPELINE_RTCP_INTERVAL_MS 5000
+/* RFC 7587 §4.1: the RTP clock of Opus, whatever the audio rate. */
+#define PIPELINE_RTP_RATE 48000
+/* Room for one compound report: 31 report blocks plus SDES fit one MTU. */
+#define PIPELINE_RTCP_MAX 1200
+/* RFC 3550 §6.5.1: CNAME text is at most 255 octets. */
+#define PIPELINE_CNAME_MAX 255
+
+/*
+ * What we know of one remote sender (RFC 3550 A.1, A.3, A.8), embedded
+ * per track and SSRC by the caller. Fields are pipeline.c's; read them
+ * through pipeline_rx_report.
+ */
+struct pipeline_rx_stat {
+	uint32_t ssrc;
+	int started; /* a packet was counted: the sequence state is valid */
+	uint16_t max_seq; /* highest sequence number seen */
+	uint32_t cycles; /* sequence wraps, shifted left 16 */
+	uint32_t base_seq;
+	uint32_t bad_seq; /* RFC 3550 A.1: the next of a large jump, or > 0xFFFF */
+	uint32_t received;
+	uint32_t expected_prior, received_prior; /* at the last report */
+	int have_transit;
+	uint32_t transit; /* arrival - RTP timestamp, 48 kHz units */
+	uint64_t jitter16; /* interarrival jitter x 16 (A.8's integer form) */
+	int have_sr;
+	uint32_t lsr; /* middle 32 bits of the last SR's NTP timestamp */
+	int64_t lsr_at_us; /* when that SR arrived (pipeline_mono_us) */
+};
+
+/* A fresh state for ssrc: nothing received, no SR. */
+void pipeline_rx_init(struct pipeline_rx_stat *rx, uint32_t ssrc);
+/* One RTP packet of rx->ssrc (any payload type) arrived at arrival_us. */
+void pipeline_rx_rtp(struct pipeline_rx_stat *rx, uint16_t seq, uint32_t ts, int64_t arrival_us);
+/* An SR from rx->ssrc (its NTP timestamp) arrived at arrival_us. */
+void pipeline_rx_sr(struct pipeline_rx_stat *rx, uint64_t ntp, int64_t arrival_us);
+/*
+ * The report block for rx at now_us (RFC 3550 §6.4.1): loss since the
+ * last report and in all, extended highest sequence number, jitter,
+ * LSR/DLSR. Starts the next reporting interval. Returns 1 with rb filled,
+ * 0 when nothing arrived since the last report (§6.4: no block then).
+ */
+int pipeline_rx_report(struct pipeline_rx_stat *rx, int64_t now_us, struct rtcp_rb *rb);
+
+/* Our sender's counters (RFC 3550 §6.4.1 sender info). */
+struct pipeline_tx_stat {
+	uint32_t ssrc;
+	uint32_t packets; /* sender's packet count (mod 2^32) */
+	uint32_t octets; /* payload octets, headers and padding excluded */
+	int started;
+	uint32_t last_ts; /* RTP timestamp of the last packet sent */
+	int64_t last_us; /* when it was sent (pipeline_mono_us) */
+};
+
+void pipeline_tx_init(struct pipeline_tx_stat *tx, uint32_t ssrc);
+/* One RTP packet handed to the transport at now_us. 0, or LK_EINVAL (not RTP). */
+int pipeline_tx_rtp(struct pipeline_tx_stat *tx, const uint8_t *pkt, size_t len, int64_t now_us);
+/*
+ * Sender info for an SR written at now_us, when the wall clock said ntp:
+ * the RTP timestamp of that instant is the last packet's plus the time
+ * since it was sent, at 48 kHz. No report blocks. 0, or LK_EAGAIN before
+ * the first packet (§6.4: no SR from a participant that has not sent).
+ */
+int pipeline_tx_report(
+        const struct pipeline_tx_stat *tx, int64_t now_us, uint64_t ntp, struct rtcp_sr_out *sr);
+
+/* Unix nanoseconds -> 64-bit NTP timestamp (RFC 3550 §4: 32.32 s since 1900). */
+uint64_t pipeline_ntp_from_unix_ns(int64_t ns);
+
+/*
+ * Compound reports (RFC 3550 §6.1: a report first, then SDES with our
+ * CNAME): an SR, or an RR from ssrc with n_rb blocks. Return the length
+ * or LK_EINVAL / LK_ETOOBIG.
+ */
+int pipeline_rtcp_sr(uint8_t *buf, size_t cap, const struct rtcp_sr_out *sr, const char *cname);
+int pipeline_rtcp_rr(uint8_t *buf, size_t cap, uint32_t ssrc, const struct rtcp_rb *rb, int n_rb,
+        const char *cname);
 
 #endif

@@ -201,13 +201,15 @@ sup_httpd_job_json(const struct sup_job_info *info, void *arg)
 	int64_t age = info->started_ms > 0 ? lk_mono_ms() - info->started_ms : 0;
 
 	json_array_append_new(arr,
-	        json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:b, s:I}", "job_id",
+	        json_pack("{s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:b, s:I, s:I, s:I}", "job_id",
 	                info->job_id != NULL ? info->job_id : "", "room",
 	                info->room != NULL ? info->room : "", "pid", info->pid, "status",
 	                sup_agent_status_name(info->status), "state",
 	                info->state != NULL ? info->state : "", "age_ms", (json_int_t)age, "rss_kb",
 	                (json_int_t)info->rss_kb, "pss_kb", (json_int_t)info->pss_kb, "room_joined",
-	                info->room_joined, "participants", (json_int_t)info->participants));
+	                info->room_joined, "participants", (json_int_t)info->participants,
+	                "audio_in_frames", (json_int_t)info->audio_in_frames, "audio_out_frames",
+	                (json_int_t)info->audio_out_frames));
 }
 
 static char *

@@ -65,6 +65,8 @@ struct sup_proc {
 	int mem_warned;
 	int room_joined;
 	uint32_t participants;
+	uint64_t audio_in_frames;
+	uint64_t audio_out_frames;
 	/* the job, once assigned */
 	char *job_id;
 	char *room;
@@ -325,6 +327,8 @@ sup_proc_msg_cb(struct ipc_peer *peer, const struct ipc_msg *msg, void *arg)
 	case IPC_STATUS:
 		p->room_joined = msg->u.status.room_joined;
 		p->participants = msg->u.status.participants;
+		p->audio_in_frames = msg->u.status.audio_in_frames;
+		p->audio_out_frames = msg->u.status.audio_out_frames;
 		break;
 	case IPC_EXITING:
 		p->exiting = 1;
@@ -1081,6 +1085,8 @@ sup_pool_foreach(const struct sup_pool *pool, sup_job_fn fn, void *arg)
 		info.pss_kb = p->pss_kb;
 		info.room_joined = p->room_joined;
 		info.participants = p->participants;
+		info.audio_in_frames = p->audio_in_frames;
+		info.audio_out_frames = p->audio_out_frames;
 		info.state = !p->handed             ? "starting"
 		        : p->state == SUP_P_CLOSING ? "closing"
 		                                    : "running";

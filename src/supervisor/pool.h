@@ -94,6 +94,8 @@ struct sup_job_info {
 	uint64_t pss_kb;
 	int room_joined; /* from STATUS */
 	uint32_t participants;
+	uint64_t audio_in_frames; /* from STATUS: 20 ms frames heard */
+	uint64_t audio_out_frames; /* from STATUS: 20 ms frames published */
 	const char *state; /* "starting", "running", "closing" */
 };
 typedef void (*sup_job_fn)(const struct sup_job_info *info, void *arg);

@@ -2,8 +2,10 @@
  * check_pipeline: lk-jobproc's audio paths without sockets (Opus RTP of a
  * 440 Hz tone with 10% loss and reordering reaches the tap as 24 kHz
  * frames at 440 Hz; the out path writes continuous RTP; the 20 ms pacer;
- * no allocation per frame after warm-up) and media.c's offer/answer logic
- * on a subscriber offer in the dev server's format (rtc-protocol.md §5.1).
+ * no allocation per frame after warm-up), the RTCP statistics and reports
+ * (RFC 3550: loss, jitter, SR sender info, LSR/DLSR, compounds that parse
+ * back) and media.c's offer/answer logic on a subscriber offer in the dev
+ * server's format (rtc-protocol.md §5.1).
  * This binary replaces malloc to count allocations (as check_audio_alloc);
  * under AddressSanitizer that one test skips its count.
  */
@@ -440,6 +442,352 @@ START_TEST(test_pacer_ticks_and_stops)
 }
 END_TEST
 
+/* ---- RTCP (RFC 3550 §6.4, A.1, A.3, A.8) ---- */
+
+#define T_SSRC 0x11223344u
+#define T_T0 ((int64_t)7000000000) /* an arbitrary monotonic start, in us */
+
+/* Packets first..first+n-1 of a 20 ms stream, paced exactly, except the
+ * ones skip() says are lost. */
+static void
+t_rx_stream(struct pipeline_rx_stat *rx, uint16_t seq0, int first, int n, int (*skip)(int))
+{
+	for (int i = first; i < first + n; i++) {
+		if (skip && skip(i))
+			continue;
+		pipeline_rx_rtp(rx, (uint16_t)(seq0 + i), 5000u + (uint32_t)i * AUD_OPUS_FRAME,
+		        T_T0 + (int64_t)i * 20000);
+	}
+}
+
+static int
+t_skip_10(int i)
+{
+	/* 10 of packets 0..99, never the first or the last. */
+	return i % 10 == 3;
+}
+
+static int
+t_skip_4_of_50(int i)
+{
+	return i == 120 || i == 121 || i == 130 || i == 140;
+}
+
+START_TEST(test_rtcp_loss_accounting)
+{
+	struct pipeline_rx_stat rx;
+	struct rtcp_rb rb;
+
+	pipeline_rx_init(&rx, T_SSRC);
+	/* Nothing yet: no report block (RFC 3550 §6.4). */
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0, &rb), 0);
+
+	/* 100 packets across the sequence wrap, 10 lost. */
+	t_rx_stream(&rx, 65500, 0, 100, t_skip_10);
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0 + 2000000, &rb), 1);
+	ck_assert_uint_eq(rb.ssrc, T_SSRC);
+	ck_assert_int_eq(rb.cum_lost, 10);
+	/* 10/100 in 1/256 units. */
+	ck_assert_uint_eq(rb.fraction_lost, (10 << 8) / 100);
+	/* One wrap: 65500 + 99 = 65599 -> cycle 1, seq 63. */
+	ck_assert_uint_eq(rb.ext_high_seq, 0x10000u + 63);
+	ck_assert_uint_eq(rb.lsr, 0);
+	ck_assert_uint_eq(rb.dlsr, 0);
+	/* Nothing since that report: no block, and the counts stay. */
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0 + 2100000, &rb), 0);
+
+	/* 50 more, all there, two of them twice: the interval's loss is
+	 * negative, so 0, and the total goes down by the duplicates. */
+	t_rx_stream(&rx, 65500, 100, 50, NULL);
+	pipeline_rx_rtp(&rx, (uint16_t)(65500 + 110), 5000u + 110 * AUD_OPUS_FRAME, T_T0 + 3000000);
+	pipeline_rx_rtp(&rx, (uint16_t)(65500 + 111), 5000u + 111 * AUD_OPUS_FRAME, T_T0 + 3000100);
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0 + 3100000, &rb), 1);
+	ck_assert_uint_eq(rb.fraction_lost, 0);
+	ck_assert_int_eq(rb.cum_lost, 8);
+	ck_assert_uint_eq(rb.ext_high_seq, 0x10000u + 113);
+
+	/* 50 more with 4 lost, in a shuffled order: reordering is not loss. */
+	{
+		int order[50], n = 0;
+
+		for (int i = 150; i < 200; i++)
+			if (!t_skip_4_of_50(i - 30))
+				order[n++] = i;
+		for (int k = 0; k + 1 < n; k += 3) {
+			int tmp = order[k];
+			order[k] = order[k + 1];
+			order[k + 1] = tmp;
+		}
+		for (int k = 0; k < n; k++)
+			pipeline_rx_rtp(&rx, (uint16_t)(65500 + order[k]),
+			        5000u + (uint32_t)order[k] * AUD_OPUS_FRAME,
+			        T_T0 + (int64_t)k * 20000 + 4000000);
+		ck_assert_int_eq(n, 46);
+	}
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0 + 5000000, &rb), 1);
+	ck_assert_uint_eq(rb.fraction_lost, (4 << 8) / 50);
+	ck_assert_int_eq(rb.cum_lost, 12);
+	ck_assert_uint_eq(rb.ext_high_seq, 0x10000u + 163);
+
+	/* One packet far ahead is not believed (A.1), two in a row are: the
+	 * sender restarted and the counts start again from there. */
+	pipeline_rx_rtp(&rx, 30000, 1, T_T0 + 6000000);
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0 + 6000000, &rb), 0);
+	pipeline_rx_rtp(&rx, 30001, 961, T_T0 + 6020000);
+	pipeline_rx_rtp(&rx, 30003, 2881, T_T0 + 6060000);
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0 + 6100000, &rb), 1);
+	ck_assert_uint_eq(rb.ext_high_seq, 30003);
+	ck_assert_int_eq(rb.cum_lost, 1);
+	ck_assert_uint_eq(rb.fraction_lost, 256 / 3);
+}
+END_TEST
+
+START_TEST(test_rtcp_jitter)
+{
+	struct pipeline_rx_stat rx;
+	struct rtcp_rb rb;
+
+	/* Perfectly paced (whatever the constant network delay): zero. */
+	pipeline_rx_init(&rx, T_SSRC);
+	t_rx_stream(&rx, 1, 0, 250, NULL);
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0 + 6000000, &rb), 1);
+	ck_assert_uint_eq(rb.jitter, 0);
+	ck_assert_int_eq(rb.cum_lost, 0);
+	ck_assert_uint_eq(rb.fraction_lost, 0);
+
+	/* The same stream arriving up to 4 ms early or late: J converges near
+	 * E|D| (RFC 3550 A.8), 8/3 ms = 128 units at 48 kHz for uniform
+	 * noise; at most 8 ms (384) by construction. */
+	pipeline_rx_init(&rx, T_SSRC);
+	t_seed = 99;
+	for (int i = 0; i < 500; i++) {
+		int64_t noise = (int64_t)(t_rand() % 8001) - 4000;
+		pipeline_rx_rtp(&rx, (uint16_t)i, (uint32_t)i * AUD_OPUS_FRAME,
+		        T_T0 + (int64_t)i * 20000 + noise);
+	}
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0 + 11000000, &rb), 1);
+	ck_assert_uint_gt(rb.jitter, 40);
+	ck_assert_uint_lt(rb.jitter, 384);
+
+	/* Packets that carry the same 20 ms of audio but arrive 10 ms apart
+	 * (a sender that bursts): every D is 480, so J tends to 480. */
+	pipeline_rx_init(&rx, T_SSRC);
+	for (int i = 0; i < 400; i++)
+		pipeline_rx_rtp(&rx, (uint16_t)i, (uint32_t)i * AUD_OPUS_FRAME,
+		        T_T0 + (int64_t)i * 20000 + (i % 2) * 10000);
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0 + 9000000, &rb), 1);
+	ck_assert_uint_ge(rb.jitter, 470);
+	ck_assert_uint_le(rb.jitter, 480);
+}
+END_TEST
+
+START_TEST(test_rtcp_sender_report)
+{
+	struct pipeline_out_opts o = {
+	        .in_rate = T_RATE, .pt = 111, .ssrc = 0xCAFEBABE, .seq = 65000, .ts = 0xFFFE0000};
+	struct pipeline_out *out = pipeline_out_new(&o, NULL);
+	struct aud_tone *tone = aud_tone_new(440, 0.3, T_RATE, NULL);
+	struct pipeline_out_stats ost;
+	struct pipeline_tx_stat tx;
+	struct rtcp_sr_out sr, sr2;
+	int16_t pcm[T_SFRAME];
+	uint8_t pkt[PIPELINE_MAX_RTP];
+	uint32_t last_ts = 0;
+	int64_t now = T_T0;
+	uint64_t ntp;
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_nonnull(tone);
+	pipeline_tx_init(&tx, o.ssrc);
+	/* No SR before anything was sent (RFC 3550 §6.4). */
+	ck_assert_int_eq(pipeline_tx_report(&tx, now, 1, &sr), LK_EAGAIN);
+	for (int i = 0; i < 120; i++) {
+		struct rtp_hdr h;
+		int len;
+
+		aud_tone_fill(tone, pcm, T_SFRAME);
+		len = pipeline_out_packet(out, pcm, pkt, sizeof(pkt));
+		ck_assert_int_gt(len, 0);
+		ck_assert_int_eq(rtp_parse(pkt, (size_t)len, &h), 0);
+		last_ts = h.ts;
+		now = T_T0 + (int64_t)i * 20000;
+		ck_assert_int_eq(pipeline_tx_rtp(&tx, pkt, (size_t)len, now), 0);
+	}
+	ck_assert_int_eq(pipeline_tx_rtp(&tx, pkt, 5, now), LK_EINVAL); /* not counted */
+	pipeline_out_get_stats(out, &ost);
+
+	/* Right at the last packet: its own timestamp. */
+	ck_assert_int_eq(pipeline_tx_report(&tx, now, 42, &sr), 0);
+	ck_assert_uint_eq(sr.ssrc, 0xCAFEBABE);
+	ck_assert_uint_eq(sr.ntp, 42);
+	ck_assert_uint_eq(sr.rtp_ts, last_ts);
+	ck_assert_uint_eq(sr.packet_count, 120);
+	/* Octets: the Opus payloads, no headers (§6.4.1). */
+	ck_assert_uint_eq(sr.octet_count, (uint32_t)ost.bytes);
+	ck_assert_int_eq(sr.n_rb, 0);
+	/* 1.25 s later: 60000 ticks of the 48 kHz clock on, across the
+	 * 32-bit wrap of the timestamp. */
+	ck_assert_int_eq(pipeline_tx_report(&tx, now + 1250000, 43, &sr2), 0);
+	ck_assert_uint_eq(sr2.rtp_ts, last_ts + 60000u);
+	ck_assert_uint_lt(sr2.rtp_ts, last_ts);
+	ck_assert_uint_eq(sr2.packet_count, sr.packet_count);
+
+	/* The NTP timestamp: 32.32 seconds since 1900 (RFC 3550 §4). */
+	ck_assert_uint_eq(pipeline_ntp_from_unix_ns(0), (uint64_t)2208988800u << 32);
+	ntp = pipeline_ntp_from_unix_ns(1500000000);
+	ck_assert_uint_eq(ntp >> 32, 2208988801u);
+	ck_assert_uint_eq((uint32_t)ntp, 0x80000000u);
+	ntp = pipeline_ntp_from_unix_ns((int64_t)1700000000 * 1000000000 + 250000000);
+	ck_assert_uint_eq(ntp >> 32, 1700000000u + 2208988800u);
+	ck_assert_uint_eq((uint32_t)ntp, 0x40000000u);
+
+	pipeline_out_free(out);
+	aud_tone_free(tone);
+}
+END_TEST
+
+/* Parse a compound the way media.c does; the first packet into *first,
+ * the SDES chunk's SSRC and CNAME checked against ssrc and cname. */
+static void
+t_parse_compound(const uint8_t *buf, size_t len, uint8_t type, uint32_t ssrc, const char *cname,
+        struct rtcp_pkt *first)
+{
+	struct rtcp_pkt p;
+	size_t off = 0, cl = strlen(cname);
+
+	ck_assert_int_eq(len % 4, 0);
+	ck_assert_int_eq(rtcp_validate(buf, len), 2);
+	ck_assert_int_eq(rtcp_next(buf, len, &off, first), 1);
+	ck_assert_uint_eq(first->type, type);
+	ck_assert_uint_eq(first->ssrc, ssrc);
+	ck_assert_int_eq(rtcp_next(buf, len, &off, &p), 1);
+	/* RFC 3550 §6.5: SDES, one chunk: SSRC, CNAME item, a null octet. */
+	ck_assert_uint_eq(p.type, RTCP_SDES);
+	ck_assert_uint_eq(p.count, 1);
+	ck_assert_uint_eq(p.ssrc, ssrc);
+	ck_assert_uint_ge(p.len, 8 + 2 + cl + 1);
+	ck_assert_uint_le(p.len, 8 + 2 + cl + 4);
+	ck_assert_uint_eq(p.raw[8], 1);
+	ck_assert_uint_eq(p.raw[9], cl);
+	ck_assert(memcmp(p.raw + 10, cname, cl) == 0);
+	for (size_t i = 10 + cl; i < p.len; i++)
+		ck_assert_uint_eq(p.raw[i], 0);
+	ck_assert_int_eq(rtcp_next(buf, len, &off, &p), 0);
+}
+
+START_TEST(test_rtcp_lsr_dlsr)
+{
+	struct rtcp_sr_out sr = {.ssrc = T_SSRC,
+	        .ntp = 0xAABBCCDD11223344ull,
+	        .rtp_ts = 777,
+	        .packet_count = 10,
+	        .octet_count = 1000};
+	struct pipeline_rx_stat rx;
+	struct rtcp_pkt p;
+	struct rtcp_rb rb;
+	uint8_t buf[PIPELINE_RTCP_MAX];
+	int n;
+
+	pipeline_rx_init(&rx, T_SSRC);
+	t_rx_stream(&rx, 100, 0, 50, NULL);
+	/* The server's SR, written, parsed back and taken as media.c does. */
+	n = pipeline_rtcp_sr(buf, sizeof(buf), &sr, "srvcname");
+	ck_assert_int_gt(n, 0);
+	t_parse_compound(buf, (size_t)n, RTCP_SR, T_SSRC, "srvcname", &p);
+	ck_assert_uint_eq(p.ntp, sr.ntp);
+	ck_assert_uint_eq(p.rtp_ts, 777);
+	ck_assert_uint_eq(p.packet_count, 10);
+	ck_assert_uint_eq(p.octet_count, 1000);
+	pipeline_rx_sr(&rx, p.ntp, T_T0 + 1000000);
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0 + 1250000, &rb), 1);
+	/* LSR: the middle 32 bits; DLSR: 0.25 s in 1/65536 s. */
+	ck_assert_uint_eq(rb.lsr, 0xCCDD1122u);
+	ck_assert_uint_eq(rb.dlsr, 16384);
+
+	/* An SR before any RTP of the source is kept for later reports. */
+	pipeline_rx_init(&rx, T_SSRC);
+	pipeline_rx_sr(&rx, 0x0000000100020000ull, T_T0);
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0, &rb), 0);
+	t_rx_stream(&rx, 100, 0, 10, NULL);
+	ck_assert_int_eq(pipeline_rx_report(&rx, T_T0 + 2000000, &rb), 1);
+	ck_assert_uint_eq(rb.lsr, 0x00010002u);
+	ck_assert_uint_eq(rb.dlsr, 2 * 65536);
+}
+END_TEST
+
+START_TEST(test_rtcp_compound_parse_back)
+{
+	struct rtcp_rb rb[RTCP_MAX_RB];
+	struct rtcp_sr_out sr = {.ssrc = 0xCAFEBABE,
+	        .ntp = ((uint64_t)3900000000u << 32) | 0x12345678u,
+	        .rtp_ts = 0xFFFFFF00u,
+	        .packet_count = 1234,
+	        .octet_count = 98765};
+	char cname[PIPELINE_CNAME_MAX + 2];
+	uint8_t buf[PIPELINE_RTCP_MAX];
+	struct rtcp_pkt p;
+	int n;
+
+	/* A full RR (the writer's limit of blocks) from our random SSRC. */
+	for (int i = 0; i < RTCP_MAX_RB; i++) {
+		struct pipeline_rx_stat rx;
+
+		pipeline_rx_init(&rx, 0x1000u + (uint32_t)i);
+		t_rx_stream(&rx, (uint16_t)(i * 1000), 0, 40 + i, i % 2 ? t_skip_10 : NULL);
+		pipeline_rx_sr(&rx, (uint64_t)i << 24, T_T0);
+		ck_assert_int_eq(pipeline_rx_report(&rx, T_T0 + 500000, &rb[i]), 1);
+	}
+	n = pipeline_rtcp_rr(buf, sizeof(buf), 0xDEADBEEF, rb, RTCP_MAX_RB, "abcdefghijkl");
+	ck_assert_int_gt(n, 0);
+	t_parse_compound(buf, (size_t)n, RTCP_RR, 0xDEADBEEF, "abcdefghijkl", &p);
+	ck_assert_int_eq(p.n_rb, RTCP_MAX_RB);
+	for (int i = 0; i < RTCP_MAX_RB; i++) {
+		ck_assert_uint_eq(p.rb[i].ssrc, 0x1000u + (uint32_t)i);
+		ck_assert_uint_eq(p.rb[i].fraction_lost, rb[i].fraction_lost);
+		ck_assert_int_eq(p.rb[i].cum_lost, rb[i].cum_lost);
+		ck_assert_int_eq(p.rb[i].cum_lost, i % 2 ? (40 + i + 6) / 10 : 0);
+		ck_assert_uint_eq(p.rb[i].ext_high_seq, rb[i].ext_high_seq);
+		ck_assert_uint_eq(p.rb[i].jitter, 0);
+		ck_assert_uint_eq(p.rb[i].lsr, (uint32_t)((uint64_t)i << 8));
+		ck_assert_uint_eq(p.rb[i].dlsr, 32768);
+	}
+	ck_assert_int_eq(
+	        pipeline_rtcp_rr(buf, sizeof(buf), 1, rb, RTCP_MAX_RB + 1, "x"), LK_EINVAL);
+	ck_assert_int_lt(
+	        pipeline_rtcp_rr(buf, (size_t)n - 4, 1, rb, RTCP_MAX_RB, "abcdefghijkl"), 0);
+
+	/* An empty RR (nothing heard) is still a valid compound (§6.1). */
+	n = pipeline_rtcp_rr(buf, sizeof(buf), 0xDEADBEEF, NULL, 0, "c");
+	ck_assert_int_eq(n, 8 + 12);
+	t_parse_compound(buf, (size_t)n, RTCP_RR, 0xDEADBEEF, "c", &p);
+	ck_assert_int_eq(p.n_rb, 0);
+
+	/* The SR compound. */
+	n = pipeline_rtcp_sr(buf, sizeof(buf), &sr, "abcdefghijkl");
+	ck_assert_int_gt(n, 0);
+	t_parse_compound(buf, (size_t)n, RTCP_SR, 0xCAFEBABE, "abcdefghijkl", &p);
+	ck_assert_uint_eq(p.ntp, sr.ntp);
+	ck_assert_uint_eq(p.rtp_ts, sr.rtp_ts);
+	ck_assert_uint_eq(p.packet_count, 1234);
+	ck_assert_uint_eq(p.octet_count, 98765);
+	ck_assert_int_eq(p.n_rb, 0);
+
+	/* Every CNAME length pads to 32 bits with at least one null octet. */
+	for (size_t cl = 1; cl <= PIPELINE_CNAME_MAX; cl++) {
+		memset(cname, 'a' + (int)(cl % 26), cl);
+		cname[cl] = '\0';
+		n = pipeline_rtcp_rr(buf, sizeof(buf), 7, NULL, 0, cname);
+		ck_assert_int_gt(n, 0);
+		t_parse_compound(buf, (size_t)n, RTCP_RR, 7, cname, &p);
+	}
+	memset(cname, 'a', PIPELINE_CNAME_MAX + 1);
+	cname[PIPELINE_CNAME_MAX + 1] = '\0';
+	ck_assert_int_eq(pipeline_rtcp_rr(buf, sizeof(buf), 7, NULL, 0, cname), LK_EINVAL);
+	ck_assert_int_eq(pipeline_rtcp_rr(buf, sizeof(buf), 7, NULL, 0, ""), LK_EINVAL);
+	ck_assert_int_eq(pipeline_rtcp_sr(buf, 20, &sr, "abc"), LK_ETOOBIG);
+}
+END_TEST
+
 /* ---- allocations ---- */
 
 #define T_WARM 50
@@ -459,9 +807,14 @@ START_TEST(test_steady_state_allocates_nothing)
 	struct pipeline_out *out;
 	struct aud_tone *tone = aud_tone_new(440, 0.3, T_RATE, NULL);
 	int16_t pcm[T_SFRAME];
-	uint8_t pkt[PIPELINE_MAX_RTP];
+	uint8_t pkt[PIPELINE_MAX_RTP], rtcp[PIPELINE_RTCP_MAX];
+	struct pipeline_rx_stat rx;
+	struct pipeline_tx_stat tx;
+	struct rtcp_sr_out sr;
+	struct rtcp_rb rb[1];
+	struct rtcp_pkt rp;
 	unsigned long before = 0, used;
-	int bad = 0;
+	int bad = 0, reports = 0;
 
 	if (!T_HOOKED) {
 		/* Under ASan the count would be meaningless: say so, run the path anyway. */
@@ -481,18 +834,51 @@ START_TEST(test_steady_state_allocates_nothing)
 	ck_assert_ptr_nonnull(in);
 	ck_assert_ptr_nonnull(out);
 	ck_assert_ptr_nonnull(tone);
+	pipeline_rx_init(&rx, 0x11223344);
+	pipeline_tx_init(&tx, 1);
 	for (int i = 0; i < T_WARM + T_MEASURED; i++) {
+		int64_t now = T_T0 + (int64_t)i * 20000;
+		int len;
+
 		if (i == T_WARM)
 			before = t_count();
 		/* Every 10th packet lost: concealment and FEC are measured too. */
-		if (i % 10 != 5 && pipeline_in_rtp(in, pkts[i].data, pkts[i].len) != 0)
-			bad++;
+		if (i % 10 != 5) {
+			/* As media.c: RTCP statistics, then the audio path. */
+			pipeline_rx_rtp(
+			        &rx, pkts[i].seq, 1000u + (uint32_t)i * AUD_OPUS_FRAME, now);
+			if (pipeline_in_rtp(in, pkts[i].data, pkts[i].len) != 0)
+				bad++;
+		}
 		aud_tone_fill(tone, pcm, T_SFRAME);
-		if (pipeline_out_packet(out, pcm, pkt, sizeof(pkt)) <= 0)
+		len = pipeline_out_packet(out, pcm, pkt, sizeof(pkt));
+		if (len <= 0 || pipeline_tx_rtp(&tx, pkt, (size_t)len, now) != 0)
 			bad++;
+		if (i % 50 != 49)
+			continue;
+		/* A report round: RR and SR written, parsed back, LSR taken. */
+		reports++;
+		if (pipeline_rx_report(&rx, now, rb) != 1 || rb[0].fraction_lost != 256 / 10)
+			bad++;
+		len = pipeline_rtcp_rr(rtcp, sizeof(rtcp), 2, rb, 1, "abcdefghijkl");
+		if (len <= 0 || rtcp_validate(rtcp, (size_t)len) != 2)
+			bad++;
+		if (pipeline_tx_report(&tx, now, pipeline_ntp_from_unix_ns(now * 1000), &sr) != 0)
+			bad++;
+		len = pipeline_rtcp_sr(rtcp, sizeof(rtcp), &sr, "abcdefghijkl");
+		{
+			size_t off = 0;
+			if (len <= 0 || rtcp_next(rtcp, (size_t)len, &off, &rp) != 1 ||
+			        rp.type != RTCP_SR)
+				bad++;
+			else
+				pipeline_rx_sr(&rx, rp.ntp, now);
+		}
 	}
 	used = t_count() - before;
 	ck_assert_int_eq(bad, 0);
+	ck_assert_int_eq(reports, (T_WARM + T_MEASURED) / 50);
+	ck_assert_uint_eq(tx.packets, T_WARM + T_MEASURED);
 	ck_assert_uint_ge(tap.frames, T_WARM + T_MEASURED - 4);
 	if (T_HOOKED)
 		ck_assert_msg(
@@ -893,6 +1279,7 @@ pipeline_suite(void)
 {
 	Suite *s = suite_create("pipeline");
 	TCase *tp = tcase_create("paths");
+	TCase *tr = tcase_create("rtcp");
 	TCase *tm = tcase_create("media");
 
 	tcase_add_checked_fixture(tp, setup, NULL);
@@ -904,6 +1291,14 @@ pipeline_suite(void)
 	tcase_add_test(tp, test_pacer_ticks_and_stops);
 	tcase_add_test(tp, test_steady_state_allocates_nothing);
 	suite_add_tcase(s, tp);
+
+	tcase_add_checked_fixture(tr, setup, NULL);
+	tcase_add_test(tr, test_rtcp_loss_accounting);
+	tcase_add_test(tr, test_rtcp_jitter);
+	tcase_add_test(tr, test_rtcp_sender_report);
+	tcase_add_test(tr, test_rtcp_lsr_dlsr);
+	tcase_add_test(tr, test_rtcp_compound_parse_back);
+	suite_add_tcase(s, tr);
 
 	tcase_add_checked_fixture(tm, setup, NULL);
 	tcase_add_test(tm, test_answer_devserver_offer);
