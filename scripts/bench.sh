@@ -17,7 +17,8 @@ WORK=$(mktemp -d /tmp/lk-bench.XXXXXX)
 PIDS=""
 cleanup() { for p in $PIDS; do kill -KILL "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
-free_port() { local p; while :; do p=$((20000 + RANDOM % 30000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo $p; return; }; done; }
+# Below the ephemeral range, so an outgoing connection cannot take the port first.
+free_port() { local p; while :; do p=$((10000 + RANDOM % 20000)); (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo $p; return; }; done; }
 kb() { awk -v k="$2:" '$1==k {print $2; exit}' "/proc/$1/smaps_rollup" 2>/dev/null; }
 ticks() { awk '{print $14+$15}' "/proc/$1/stat" 2>/dev/null; }
 mb() { awk -v v="$1" 'BEGIN {printf "%.2f MB", v/1024}'; }

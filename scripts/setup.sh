@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PKGS="build-essential autoconf automake libtool pkg-config git ca-certificates
  libev-dev libwslay-dev libssl-dev libsrtp2-dev libopus-dev libspeexdsp-dev
  libmsgpack-dev nanopb libnanopb-dev check libmicrohttpd-dev libjansson-dev
- protobuf-compiler python3-protobuf nodejs npm iproute2 procps curl
+ protobuf-compiler python3-protobuf nodejs npm iproute2 procps curl openssl
  systemd clang-format"
 
 missing=""

@@ -225,24 +225,6 @@ ds_sfu_tp_load_candidates(struct ds_sfu_tp *tp)
 	}
 }
 
-/* "AB:CD:..." (no hash name) for rtc_transport_set_remote, from a parsed sha-256 fingerprint. */
-static int
-ds_sfu_fp_value(const struct sdp_fingerprint *fp, char *out, size_t cap)
-{
-	char tmp[SDP_MAX_DIGEST * 3 + 32];
-	const char *sp;
-
-	if (fp->len == 0 || strcmp(fp->hash, "sha-256") != 0)
-		return LK_EINVAL;
-	if (sdp_fingerprint_format(fp, tmp, sizeof(tmp)) < 0)
-		return LK_EINVAL;
-	sp = strchr(tmp, ' ');
-	if (sp == NULL)
-		return LK_EINVAL;
-	lk_strlcpy(out, sp + 1, cap);
-	return 0;
-}
-
 /* The first section the peer did not reject: it carries the BUNDLE transport's parameters. */
 static const struct sdp_media *
 ds_sfu_first_live(const struct sdp_session *s)
@@ -278,7 +260,7 @@ ds_sfu_tp_set_remote(struct ds_sfu_tp *tp, const struct sdp_session *s, const ch
 		return LK_EINVAL;
 	}
 	/* RFC 8827 §6.5: DTLS-SRTP needs the fingerprint; libwebrtc always sends sha-256. */
-	if (ds_sfu_fp_value(&m->fp, fp, sizeof(fp)) < 0) {
+	if (sdp_fingerprint_sha256_value(&m->fp, fp, sizeof(fp)) < 0) {
 		*why = "no sha-256 a=fingerprint";
 		return LK_EINVAL;
 	}

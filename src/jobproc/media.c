@@ -184,24 +184,6 @@ media_split_msid(const char *stream, const char *track, char *participant_sid, s
 		lk_strlcpy(track_sid, track, tlen);
 }
 
-/* "sha-256 AB:CD" -> "AB:CD" into out. 0 or LK_EINVAL. */
-static int
-media_fp_text(const struct sdp_fingerprint *fp, char *out, size_t outlen)
-{
-	char tmp[SDP_MAX_DIGEST * 3 + 32];
-	const char *sp;
-
-	if (fp->len == 0 || strcmp(fp->hash, "sha-256") != 0)
-		return LK_EINVAL;
-	if (sdp_fingerprint_format(fp, tmp, sizeof(tmp)) < 0)
-		return LK_EINVAL;
-	sp = strchr(tmp, ' ');
-	if (!sp)
-		return LK_EINVAL;
-	lk_strlcpy(out, sp + 1, outlen);
-	return 0;
-}
-
 static int
 media_fp_parse(const char *text, struct sdp_fingerprint *fp)
 {
@@ -228,7 +210,7 @@ media_take_remote(const struct sdp_session *s, const struct sdp_media *sm, struc
 		return LK_EINVAL;
 	}
 	/* RFC 8827 §6.5: a WebRTC description always has a fingerprint. */
-	if (media_fp_text(&sm->fp, r->fingerprint, sizeof(r->fingerprint)) < 0) {
+	if (sdp_fingerprint_sha256_value(&sm->fp, r->fingerprint, sizeof(r->fingerprint)) < 0) {
 		snprintf(err, errlen, "no sha-256 DTLS fingerprint for mid %s",
 		        sm->mid ? sm->mid : "?");
 		return LK_EINVAL;

@@ -151,34 +151,16 @@ rtc_dtls_bio_meth(void)
 	return m;
 }
 
-static int
-rtc_dtls_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* RFC 8122 §5 fingerprint: 32 hex pairs joined by ':', either case. */
 static int
 rtc_dtls_parse_fingerprint(const char *s, uint8_t out[32])
 {
-	size_t i;
-	int hi, lo;
+	size_t n = 0;
 
 	if (s == NULL || strlen(s) != 3 * 32 - 1)
 		return LK_EINVAL;
-	for (i = 0; i < 32; i++) {
-		hi = rtc_dtls_hexval(s[3 * i]);
-		lo = rtc_dtls_hexval(s[3 * i + 1]);
-		if (hi < 0 || lo < 0 || (i < 31 && s[3 * i + 2] != ':'))
-			return LK_EINVAL;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (OPENSSL_hexstr2buf_ex(out, 32, &n, s, ':') != 1 || n != 32)
+		return LK_EINVAL;
 	return 0;
 }
 

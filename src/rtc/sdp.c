@@ -1234,3 +1234,20 @@ sdp_media_ext_id(const struct sdp_media *m, const char *uri)
 			return m->ext[i].id;
 	return 0;
 }
+
+int
+sdp_fingerprint_sha256_value(const struct sdp_fingerprint *fp, char *out, size_t cap)
+{
+	char tmp[SDP_MAX_DIGEST * 3 + 32];
+	const char *sp;
+
+	if (fp->len == 0 || strcmp(fp->hash, "sha-256") != 0)
+		return LK_EINVAL;
+	if (sdp_fingerprint_format(fp, tmp, sizeof(tmp)) < 0)
+		return LK_EINVAL;
+	sp = strchr(tmp, ' ');
+	if (sp == NULL || strlen(sp + 1) >= cap)
+		return LK_EINVAL;
+	memcpy(out, sp + 1, strlen(sp + 1) + 1);
+	return 0;
+}

@@ -220,6 +220,11 @@ uint32_t sdp_candidate_priority(enum sdp_cand_type type, uint16_t local_pref, ui
 int sdp_fingerprint_format(const struct sdp_fingerprint *fp, char *out, size_t cap);
 /* Parse "sha-256 AB:CD:..."; 0 or LK_EINVAL. */
 int sdp_fingerprint_parse(const char *s, size_t len, struct sdp_fingerprint *fp);
+/*
+ * The value of a sha-256 fingerprint without the hash name ("AB:CD:..."),
+ * as rtc_transport_set_remote takes it. LK_EINVAL for another hash or none.
+ */
+int sdp_fingerprint_sha256_value(const struct sdp_fingerprint *fp, char *out, size_t cap);
 
 const char *sdp_dir_name(enum sdp_dir d);
 const char *sdp_setup_name(enum sdp_setup s);

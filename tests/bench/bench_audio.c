@@ -18,96 +18,11 @@
 #include "audio/resample.h"
 #include "audio/tone.h"
 #include "audio/wav.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define BENCH_HOOKED 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define BENCH_HOOKED 0
-#endif
-#endif
-#ifndef BENCH_HOOKED
-#define BENCH_HOOKED 1
-#endif
+#include "alloc_count.h"
 
 #define BENCH_RATE 24000
 #define BENCH_SFRAME (BENCH_RATE / 50)
 #define BENCH_WARM 50
-
-static unsigned long bench_allocs;
-
-#if BENCH_HOOKED
-/* Counting wrappers over glibc's allocator (see check_audio_alloc.c). */
-void *__libc_malloc(size_t n);
-void *__libc_calloc(size_t n, size_t m);
-void *__libc_realloc(void *p, size_t n);
-void *__libc_memalign(size_t align, size_t n);
-void __libc_free(void *p);
-
-void *malloc(size_t n);
-void *calloc(size_t n, size_t m);
-void *realloc(void *p, size_t n);
-void free(void *p);
-void *memalign(size_t align, size_t n);
-void *aligned_alloc(size_t align, size_t n);
-int posix_memalign(void **out, size_t align, size_t n);
-
-void *
-malloc(size_t n)
-{
-	bench_allocs++;
-	return __libc_malloc(n);
-}
-
-void *
-calloc(size_t n, size_t m)
-{
-	bench_allocs++;
-	return __libc_calloc(n, m);
-}
-
-void *
-realloc(void *p, size_t n)
-{
-	bench_allocs++;
-	return __libc_realloc(p, n);
-}
-
-void
-free(void *p)
-{
-	__libc_free(p);
-}
-
-void *
-memalign(size_t align, size_t n)
-{
-	bench_allocs++;
-	return __libc_memalign(align, n);
-}
-
-void *
-aligned_alloc(size_t align, size_t n)
-{
-	bench_allocs++;
-	return __libc_memalign(align, n);
-}
-
-int
-posix_memalign(void **out, size_t align, size_t n)
-{
-	void *p;
-
-	bench_allocs++;
-	if (align < sizeof(void *) || (align & (align - 1)) != 0)
-		return EINVAL;
-	p = __libc_memalign(align, n);
-	if (p == NULL)
-		return ENOMEM;
-	*out = p;
-	return 0;
-}
-#endif
 
 static int64_t
 bench_cpu_ns(void)
@@ -126,7 +41,7 @@ struct bench_span {
 static void
 bench_begin(struct bench_span *s)
 {
-	s->a0 = bench_allocs;
+	s->a0 = alloc_count();
 	s->t0 = bench_cpu_ns();
 }
 
@@ -134,10 +49,10 @@ static void
 bench_end(const struct bench_span *s, const char *name, int frames)
 {
 	int64_t ns = bench_cpu_ns() - s->t0;
-	unsigned long allocs = bench_allocs - s->a0;
+	unsigned long allocs = alloc_count() - s->a0;
 
 	printf("%s_ns_per_frame %lld\n", name, (long long)(ns / frames));
-	if (BENCH_HOOKED)
+	if (alloc_count_active())
 		printf("%s_allocs_per_frame %.3f\n", name, (double)allocs / frames);
 	else
 		printf("%s_allocs_per_frame -1\n", name);

@@ -41,11 +41,15 @@ need_node() {
 	[ -d "$NODE_MODULES/livekit-server-sdk" ] || skip "npm peers missing (run make setup)"
 }
 
-# A TCP port nobody listens on (random in 20000-59999, checked with bash /dev/tcp).
+# A TCP port nobody listens on, below the kernel's ephemeral range (outgoing
+# connections take their local ports from that range, so a port picked
+# there can be taken between the check and the bind).
 free_port() {
-	local p i
+	local p i lo
+	lo=$(awk '{print $1}' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ -n "$lo" ] && [ "$lo" -gt 12000 ] || lo=32768
 	for i in $(seq 1 50); do
-		p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 40000))
+		p=$((10000 + $(od -An -N2 -tu2 /dev/urandom) % (lo - 10000)))
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			echo "$p"
 			return 0
@@ -71,15 +75,26 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 http_get() { curl -fsS --max-time 5 "$1"; }
 http_status() { curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$1"; }
 
-# start_devserver: sets DS_PORT, DS_URL, DS_PID; log in $WORK/devserver.log
+# start_devserver: sets DS_PORT, DS_URL, DS_PID; log in $WORK/devserver.log.
+# A port lost to another process between free_port and the bind is retried.
 start_devserver() {
-	DS_PORT=${DS_PORT:-$(free_port)}
-	DS_URL="ws://127.0.0.1:$DS_PORT"
-	"$BUILDDIR/lk-devserver" --port "$DS_PORT" --keys "$API_KEY:$API_SECRET" "$@" \
-		>>"$WORK/devserver.log" 2>&1 &
-	DS_PID=$!
-	PIDS="$PIDS $DS_PID"
-	wait_until 10 "lk-devserver on port $DS_PORT" http_get "http://127.0.0.1:$DS_PORT/"
+	local fixed=${DS_PORT:-} try
+	for try in 1 2 3; do
+		DS_PORT=${fixed:-$(free_port)}
+		DS_URL="ws://127.0.0.1:$DS_PORT"
+		"$BUILDDIR/lk-devserver" --port "$DS_PORT" --keys "$API_KEY:$API_SECRET" "$@" \
+			>>"$WORK/devserver.log" 2>&1 &
+		DS_PID=$!
+		PIDS="$PIDS $DS_PID"
+		for _ in $(seq 1 100); do
+			http_get "http://127.0.0.1:$DS_PORT/" >/dev/null 2>&1 && return 0
+			kill -0 "$DS_PID" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$DS_PID" 2>/dev/null && break
+		[ -z "$fixed" ] || break
+	done
+	fail "lk-devserver did not start on port $DS_PORT"
 }
 
 # start_supervisor [extra flags]: sets SUP_PID, SUP_HTTP; log in $WORK/supervisor.log

@@ -17,115 +17,24 @@
 #include "audio/tone.h"
 #include "audio/wav.h"
 #include "common/err.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define T_HOOKED 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define T_HOOKED 0
-#endif
-#endif
-#ifndef T_HOOKED
-#define T_HOOKED 1
-#endif
-
-static unsigned long t_allocs;
-
-#if T_HOOKED
-/* glibc's own entry points, exported for exactly this kind of wrapper. */
-void *__libc_malloc(size_t n);
-void *__libc_calloc(size_t n, size_t m);
-void *__libc_realloc(void *p, size_t n);
-void *__libc_memalign(size_t align, size_t n);
-void __libc_free(void *p);
-
-void *malloc(size_t n);
-void *calloc(size_t n, size_t m);
-void *realloc(void *p, size_t n);
-void free(void *p);
-void *memalign(size_t align, size_t n);
-void *aligned_alloc(size_t align, size_t n);
-int posix_memalign(void **out, size_t align, size_t n);
-
-void *
-malloc(size_t n)
-{
-	__atomic_add_fetch(&t_allocs, 1, __ATOMIC_RELAXED);
-	return __libc_malloc(n);
-}
-
-void *
-calloc(size_t n, size_t m)
-{
-	__atomic_add_fetch(&t_allocs, 1, __ATOMIC_RELAXED);
-	return __libc_calloc(n, m);
-}
-
-void *
-realloc(void *p, size_t n)
-{
-	__atomic_add_fetch(&t_allocs, 1, __ATOMIC_RELAXED);
-	return __libc_realloc(p, n);
-}
-
-void
-free(void *p)
-{
-	__libc_free(p);
-}
-
-void *
-memalign(size_t align, size_t n)
-{
-	__atomic_add_fetch(&t_allocs, 1, __ATOMIC_RELAXED);
-	return __libc_memalign(align, n);
-}
-
-void *
-aligned_alloc(size_t align, size_t n)
-{
-	__atomic_add_fetch(&t_allocs, 1, __ATOMIC_RELAXED);
-	return __libc_memalign(align, n);
-}
-
-int
-posix_memalign(void **out, size_t align, size_t n)
-{
-	void *p;
-
-	__atomic_add_fetch(&t_allocs, 1, __ATOMIC_RELAXED);
-	if (align < sizeof(void *) || (align & (align - 1)) != 0)
-		return EINVAL;
-	p = __libc_memalign(align, n);
-	if (p == NULL)
-		return ENOMEM;
-	*out = p;
-	return 0;
-}
-#endif
-
-static unsigned long
-t_count(void)
-{
-	return __atomic_load_n(&t_allocs, __ATOMIC_RELAXED);
-}
+#include "alloc_count.h"
 
 /* The counter sees our calls and those made inside shared libraries. */
 START_TEST(test_counter_works)
 {
-	unsigned long before = t_count();
+	unsigned long before = alloc_count();
 	char *volatile s;
 	struct aud_opus_dec *dec;
 
 	s = malloc(16);
-	ck_assert_uint_eq(t_count(), before + 1);
+	ck_assert_uint_eq(alloc_count(), before + 1);
 	free(s);
 	s = strdup("x"); /* libc's own malloc call */
-	ck_assert_uint_ge(t_count(), before + 2);
+	ck_assert_uint_ge(alloc_count(), before + 2);
 	free(s);
-	before = t_count();
+	before = alloc_count();
 	dec = aud_opus_dec_new(NULL); /* calloc here, malloc inside libopus */
-	ck_assert_uint_ge(t_count(), before + 2);
+	ck_assert_uint_ge(alloc_count(), before + 2);
 	aud_opus_dec_free(dec);
 }
 END_TEST
@@ -201,7 +110,7 @@ START_TEST(test_inbound_path_allocates_nothing)
 	}
 	for (i = 0; i < T_WARM + T_FRAMES; i++) {
 		if (i == T_WARM)
-			before = t_count();
+			before = alloc_count();
 		seed = seed * 1103515245u + 12345u;
 		lost = i > 0 && (seed >> 16) % 10 == 0;
 		if (!lost)
@@ -218,7 +127,7 @@ START_TEST(test_inbound_path_allocates_nothing)
 		bad += aud_resample_process(rs, paced, small) != T_SFRAME;
 		t_on_frame(&tap, "PA_test", small, T_SFRAME);
 	}
-	used = t_count() - before;
+	used = alloc_count() - before;
 	ck_assert_int_eq(bad, 0);
 	ck_assert_int_eq(tap.errors, 0);
 	aud_opus_dec_get_stats(dec, &st);
@@ -258,7 +167,7 @@ START_TEST(test_outbound_path_allocates_nothing)
 	ck_assert_ptr_nonnull(enc);
 	for (i = 0; i < T_WARM + T_FRAMES; i++) {
 		if (i == T_WARM)
-			before = t_count();
+			before = alloc_count();
 		aud_tone_fill(tone, small, T_SFRAME);
 		aud_ring_push(ring, small);
 		bad += aud_ring_pop(ring, paced) != 0;
@@ -270,7 +179,7 @@ START_TEST(test_outbound_path_allocates_nothing)
 		if (i == T_WARM + T_FRAMES / 2)
 			bad += aud_opus_enc_set_bitrate(enc, 24000) != 0;
 	}
-	used = t_count() - before;
+	used = alloc_count() - before;
 	ck_assert_int_eq(bad, 0);
 	ck_assert_uint_gt(bytes, 0);
 	ck_assert_msg(used == 0, "%lu allocations in %d frames", used, T_FRAMES);
@@ -289,7 +198,7 @@ main(void)
 	SRunner *sr;
 	int failed;
 
-	if (!T_HOOKED) {
+	if (!alloc_count_active()) {
 		printf("check_audio_alloc: skipped: AddressSanitizer owns malloc in this build\n");
 		return 77;
 	}

@@ -26,103 +26,12 @@
 #include "audio/tone.h"
 #include "common/buf.h"
 #include "common/err.h"
+#include "alloc_count.h"
 #include "common/log.h"
 #include "jobproc/media.h"
 #include "jobproc/pipeline.h"
 #include "rtc/rtp.h"
 #include "rtc/sdp.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define T_HOOKED 0
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define T_HOOKED 0
-#endif
-#endif
-#ifndef T_HOOKED
-#define T_HOOKED 1
-#endif
-
-static unsigned long t_allocs;
-
-#if T_HOOKED
-/* glibc's own entry points, exported for exactly this kind of wrapper. */
-void *__libc_malloc(size_t n);
-void *__libc_calloc(size_t n, size_t m);
-void *__libc_realloc(void *p, size_t n);
-void *__libc_memalign(size_t align, size_t n);
-void __libc_free(void *p);
-
-void *malloc(size_t n);
-void *calloc(size_t n, size_t m);
-void *realloc(void *p, size_t n);
-void free(void *p);
-void *memalign(size_t align, size_t n);
-void *aligned_alloc(size_t align, size_t n);
-int posix_memalign(void **out, size_t align, size_t n);
-
-void *
-malloc(size_t n)
-{
-	__atomic_add_fetch(&t_allocs, 1, __ATOMIC_RELAXED);
-	return __libc_malloc(n);
-}
-
-void *
-calloc(size_t n, size_t m)
-{
-	__atomic_add_fetch(&t_allocs, 1, __ATOMIC_RELAXED);
-	return __libc_calloc(n, m);
-}
-
-void *
-realloc(void *p, size_t n)
-{
-	__atomic_add_fetch(&t_allocs, 1, __ATOMIC_RELAXED);
-	return __libc_realloc(p, n);
-}
-
-void
-free(void *p)
-{
-	__libc_free(p);
-}
-
-void *
-memalign(size_t align, size_t n)
-{
-	__atomic_add_fetch(&t_allocs, 1, __ATOMIC_RELAXED);
-	return __libc_memalign(align, n);
-}
-
-void *
-aligned_alloc(size_t align, size_t n)
-{
-	__atomic_add_fetch(&t_allocs, 1, __ATOMIC_RELAXED);
-	return __libc_memalign(align, n);
-}
-
-int
-posix_memalign(void **out, size_t align, size_t n)
-{
-	void *p;
-
-	__atomic_add_fetch(&t_allocs, 1, __ATOMIC_RELAXED);
-	if (align < sizeof(void *) || (align & (align - 1)) != 0)
-		return EINVAL;
-	p = __libc_memalign(align, n);
-	if (p == NULL)
-		return ENOMEM;
-	*out = p;
-	return 0;
-}
-#endif
-
-static unsigned long
-t_count(void)
-{
-	return __atomic_load_n(&t_allocs, __ATOMIC_RELAXED);
-}
 
 static void
 setup(void)
@@ -816,16 +725,16 @@ START_TEST(test_steady_state_allocates_nothing)
 	unsigned long before = 0, used;
 	int bad = 0, reports = 0;
 
-	if (!T_HOOKED) {
+	if (!alloc_count_active()) {
 		/* Under ASan the count would be meaningless: say so, run the path anyway. */
 		fprintf(stderr,
 		        "check_pipeline: allocation count skipped (sanitizer owns malloc)\n");
 	}
-	if (T_HOOKED) {
+	if (alloc_count_active()) {
 		/* The counter sees allocations (else the zero below proves nothing). */
-		unsigned long c0 = t_count();
+		unsigned long c0 = alloc_count();
 		char *volatile x = malloc(8);
-		ck_assert_uint_eq(t_count(), c0 + 1);
+		ck_assert_uint_eq(alloc_count(), c0 + 1);
 		free(x);
 	}
 	t_make_stream(pkts, T_WARM + T_MEASURED, 440, 0);
@@ -841,7 +750,7 @@ START_TEST(test_steady_state_allocates_nothing)
 		int len;
 
 		if (i == T_WARM)
-			before = t_count();
+			before = alloc_count();
 		/* Every 10th packet lost: concealment and FEC are measured too. */
 		if (i % 10 != 5) {
 			/* As media.c: RTCP statistics, then the audio path. */
@@ -875,12 +784,12 @@ START_TEST(test_steady_state_allocates_nothing)
 				pipeline_rx_sr(&rx, rp.ntp, now);
 		}
 	}
-	used = t_count() - before;
+	used = alloc_count() - before;
 	ck_assert_int_eq(bad, 0);
 	ck_assert_int_eq(reports, (T_WARM + T_MEASURED) / 50);
 	ck_assert_uint_eq(tx.packets, T_WARM + T_MEASURED);
 	ck_assert_uint_ge(tap.frames, T_WARM + T_MEASURED - 4);
-	if (T_HOOKED)
+	if (alloc_count_active())
 		ck_assert_msg(
 		        used == 0, "%lu allocations in %d frames after warm-up", used, T_MEASURED);
 	pipeline_in_free(in);

@@ -855,6 +855,17 @@ START_TEST(test_fingerprint_and_dirs)
 	ck_assert_int_eq(sdp_fingerprint_parse(out, (size_t)n, &fp2), 0);
 	ck_assert(memcmp(&fp, &fp2, sizeof(fp)) == 0);
 	ck_assert_int_eq(sdp_fingerprint_format(&fp, out, (size_t)n), LK_ETOOBIG);
+	/* The bare value, as the transport takes it. */
+	ck_assert_int_eq(sdp_fingerprint_sha256_value(&fp, out, sizeof(out)), 0);
+	ck_assert_str_eq(out, in + strlen("sha-256 "));
+	ck_assert_int_eq(sdp_fingerprint_sha256_value(&fp, out, 10), LK_EINVAL);
+	ck_assert_int_eq(
+	        sdp_fingerprint_parse(
+	                "sha-1 3D:39:1B:09:2C:F7:02:B4:22:9F:84:08:DB:BD:D1:69:43:39:EC:E5",
+	                strlen("sha-1 3D:39:1B:09:2C:F7:02:B4:22:9F:84:08:DB:BD:D1:69:43:39:EC:E5"),
+	                &fp2),
+	        0);
+	ck_assert_int_eq(sdp_fingerprint_sha256_value(&fp2, out, sizeof(out)), LK_EINVAL);
 
 	ck_assert_int_eq(sdp_dir_answer(SDP_DIR_SENDONLY, 1, 1), SDP_DIR_RECVONLY);
 	ck_assert_int_eq(sdp_dir_answer(SDP_DIR_SENDONLY, 1, 0), SDP_DIR_INACTIVE);
