@@ -12,12 +12,13 @@ INTEGRATION_TESTS = \
 	tests/integration/reconnect.sh \
 	tests/integration/maxjobs.sh \
 	tests/integration/hostile.sh \
-	tests/integration/node_agent.sh
+	tests/integration/node_agent.sh \
+	tests/integration/migrate.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/api.mjs \
 	tests/integration/node_agent.mjs tests/integration/hostile_client.mjs \
-	tests/integration/hostile_server.mjs
+	tests/integration/hostile_server.mjs tests/integration/fake_agent_server.mjs
 
 # Style: the committed .clang-format holds for every C file.
 TESTS += tests/format.sh
