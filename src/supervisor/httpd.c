@@ -118,6 +118,10 @@ sup_httpd_metrics(const struct sup_httpd_src *src, struct buf *b)
 	        (unsigned long long)ps.killed_ping_timeout);
 	buf_printf(b, "lk_jobs_killed_total{reason=\"memory_limit\"} %llu\n",
 	        (unsigned long long)ps.killed_memory);
+	buf_printf(b, "lk_jobs_killed_total{reason=\"close_timeout\"} %llu\n",
+	        (unsigned long long)ps.killed_close_timeout);
+	buf_printf(b, "lk_jobs_killed_total{reason=\"job_timeout\"} %llu\n",
+	        (unsigned long long)ps.killed_job_timeout);
 	sup_httpd_metric(b, "lk_job_processes_spawned_total", "counter",
 	        "Job processes started (prewarmed or on demand).");
 	buf_printf(b, "lk_job_processes_spawned_total %llu\n", (unsigned long long)ps.spawned);

@@ -451,6 +451,7 @@ sup_proc_ladder_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		        log_fmt("%d", (int)p->pid), "sending", "SIGTERM");
 		if (p->kill_reason[0] == '\0')
 			lk_strlcpy(p->kill_reason, "close timeout", sizeof(p->kill_reason));
+		p->pool->st.killed_close_timeout++;
 		p->ladder = 2;
 		sup_proc_kill(p, SIGTERM, NULL);
 		ev_timer_set(w, SUP_SIGTERM_GRACE_MS / 1000.0, 0.0);
@@ -473,6 +474,7 @@ sup_proc_job_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	log_warn("job timeout", "job_id", sup_proc_job(p), "job_pid", log_fmt("%d", (int)p->pid),
 	        "timeout_ms", log_fmt("%lld", (long long)p->pool->o.job_timeout_ms));
+	p->pool->st.killed_job_timeout++;
 	sup_proc_shutdown(p, "job timeout", "job timeout");
 }
 

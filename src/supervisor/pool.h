@@ -109,6 +109,8 @@ struct sup_pool_stats {
 	uint64_t jobs_failed;
 	uint64_t killed_ping_timeout;
 	uint64_t killed_memory;
+	uint64_t killed_close_timeout; /* ignored SHUTDOWN: the ladder sent SIGTERM */
+	uint64_t killed_job_timeout; /* ended by --job-timeout (through the ladder) */
 	uint64_t malformed_ipc;
 };
 void sup_pool_stats(const struct sup_pool *pool, struct sup_pool_stats *out);

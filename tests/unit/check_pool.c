@@ -581,6 +581,7 @@ START_TEST(test_shutdown_ladder_escalates)
 {
 	struct sup_pool_opts o = check_opts();
 	const struct check_rec *r;
+	struct sup_pool_stats st;
 
 	o.close_timeout_ms = 300;
 	check_new(&o);
@@ -591,6 +592,9 @@ START_TEST(test_shutdown_ladder_escalates)
 	ck_assert_int_eq(r->status, SUP_JS_FAILED);
 	ck_assert_str_eq(r->err, "close timeout");
 	check_running_then_final("AJ_stub");
+	sup_pool_stats(check_p, &st);
+	ck_assert_uint_eq(st.killed_close_timeout, 1);
+	ck_assert_uint_eq(st.killed_job_timeout, 0);
 	check_end();
 }
 END_TEST
@@ -599,6 +603,7 @@ START_TEST(test_job_timeout)
 {
 	struct sup_pool_opts o = check_opts();
 	const struct check_rec *r;
+	struct sup_pool_stats st;
 
 	o.job_timeout_ms = 300;
 	check_new(&o);
@@ -607,6 +612,8 @@ START_TEST(test_job_timeout)
 	ck_assert_int_eq(r->status, SUP_JS_FAILED);
 	ck_assert_str_eq(r->err, "job timeout");
 	check_running_then_final("AJ_long");
+	sup_pool_stats(check_p, &st);
+	ck_assert_uint_eq(st.killed_job_timeout, 1);
 	check_end();
 }
 END_TEST
