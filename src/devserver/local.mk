@@ -55,7 +55,7 @@ $(tests_unit_check_agents_OBJECTS): $(PROTO_GEN_H)
 check_PROGRAMS += tests/unit/check_sfu
 TESTS += tests/unit/check_sfu
 tests_unit_check_sfu_SOURCES = tests/unit/check_sfu.c \
-	src/devserver/sfu.c src/devserver/sfu.h
+	src/devserver/sfu.c src/devserver/sfu.h tests/common/loop_check.c tests/common/loop_check.h
 tests_unit_check_sfu_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_sfu_LDADD = $(DS_LIBS) $(CHECK_LIBS)
 $(tests_unit_check_sfu_OBJECTS): $(PROTO_GEN_H)

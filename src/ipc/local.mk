@@ -7,7 +7,7 @@ src_ipc_libipc_a_SOURCES = \
 
 check_PROGRAMS += tests/unit/check_ipc
 TESTS += tests/unit/check_ipc
-tests_unit_check_ipc_SOURCES = tests/unit/check_ipc.c
+tests_unit_check_ipc_SOURCES = tests/unit/check_ipc.c tests/common/loop_check.c tests/common/loop_check.h
 tests_unit_check_ipc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_ipc_LDADD = src/ipc/libipc.a src/common/libcommon.a \
 	$(MSGPACK_LIBS) $(EV_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(CHECK_LIBS) -lm

@@ -36,7 +36,6 @@ $(tests_unit_check_job_OBJECTS): $(PROTO_GEN_H)
 check_PROGRAMS += tests/unit/check_pipeline
 TESTS += tests/unit/check_pipeline
 tests_unit_check_pipeline_SOURCES = tests/unit/check_pipeline.c tests/common/alloc_count.c tests/common/alloc_count.h
-tests_unit_check_pipeline_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/tests/common
 tests_unit_check_pipeline_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_pipeline_LDADD = $(JOBPROC_LIBS) $(CHECK_LIBS)
 $(tests_unit_check_pipeline_OBJECTS): $(PROTO_GEN_H)

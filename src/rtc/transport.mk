@@ -18,6 +18,7 @@ tests_unit_check_ice_SOURCES = tests/unit/check_ice.c
 tests_unit_check_ice_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_ice_LDADD = $(TRANSPORT_LIBS) $(CHECK_LIBS)
 
-tests_unit_check_transport_SOURCES = tests/unit/check_transport.c
+tests_unit_check_transport_SOURCES = tests/unit/check_transport.c tests/common/loop_check.c \
+	tests/common/loop_check.h
 tests_unit_check_transport_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_transport_LDADD = $(TRANSPORT_LIBS) $(CHECK_LIBS)

@@ -9,7 +9,8 @@ SUP_POOL_SOURCES = \
 
 check_PROGRAMS += tests/unit/check_pool tests/unit/fake_jobproc
 TESTS += tests/unit/check_pool
-tests_unit_check_pool_SOURCES = $(SUP_POOL_SOURCES) tests/unit/check_pool.c
+tests_unit_check_pool_SOURCES = $(SUP_POOL_SOURCES) tests/unit/check_pool.c \
+	tests/common/loop_check.c tests/common/loop_check.h
 tests_unit_check_pool_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_pool_LDADD = src/ipc/libipc.a src/common/libcommon.a \
 	$(MSGPACK_LIBS) $(EV_LIBS) $(JANSSON_LIBS) $(OPENSSL_LIBS) $(CHECK_LIBS) -lm

@@ -18,7 +18,7 @@
 #include "audio/resample.h"
 #include "audio/tone.h"
 #include "audio/wav.h"
-#include "alloc_count.h"
+#include "../common/alloc_count.h"
 
 #define BENCH_RATE 24000
 #define BENCH_SFRAME (BENCH_RATE / 50)

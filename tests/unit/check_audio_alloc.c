@@ -17,7 +17,7 @@
 #include "audio/tone.h"
 #include "audio/wav.h"
 #include "common/err.h"
-#include "alloc_count.h"
+#include "../common/alloc_count.h"
 
 /* The counter sees our calls and those made inside shared libraries. */
 START_TEST(test_counter_works)

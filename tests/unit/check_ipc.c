@@ -17,6 +17,7 @@
 
 #include "common/err.h"
 #include "ipc/ipc.h"
+#include "../common/loop_check.h"
 
 /* ---- sample messages ---- */
 
@@ -801,36 +802,6 @@ check_settle(void)
 		ev_run(check_loop, EVRUN_NOWAIT);
 }
 
-static int check_leak;
-
-static void
-check_leak_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)w;
-	(void)revents;
-	check_leak = 1;
-	ev_break(loop, EVBREAK_ALL);
-}
-
-/*
- * The loop has no active watchers left: ev_run returns at once. The guard
- * timer is unreferenced so it does not keep the loop alive itself.
- */
-static void
-check_no_watchers(void)
-{
-	ev_timer guard;
-
-	check_leak = 0;
-	ev_timer_init(&guard, check_leak_cb, 2.0, 0);
-	ev_timer_start(check_loop, &guard);
-	ev_unref(check_loop);
-	ev_run(check_loop, 0);
-	ev_ref(check_loop);
-	ev_timer_stop(check_loop, &guard);
-	ck_assert_msg(!check_leak, "watchers left active on the loop");
-}
-
 static void
 check_loop_setup(void)
 {
@@ -873,7 +844,7 @@ START_TEST(test_peer_exchange)
 	ck_assert_int_eq(b.close_err, 0); /* EOF */
 	ck_assert_int_eq(ipc_peer_send(b.peer, &m), LK_ECLOSED);
 	ipc_peer_free(b.peer);
-	check_no_watchers();
+	loop_check_no_watchers(check_loop);
 }
 END_TEST
 
@@ -906,7 +877,7 @@ START_TEST(test_peer_heavy_traffic)
 	ck_assert_int_eq(a.nclose + b.nclose, 0);
 	ipc_peer_free(a.peer);
 	ipc_peer_free(b.peer);
-	check_no_watchers();
+	loop_check_no_watchers(check_loop);
 }
 END_TEST
 
@@ -933,7 +904,7 @@ START_TEST(test_peer_max_size)
 	ipc_peer_free(a.peer);
 	ipc_peer_free(b.peer);
 	free(blob);
-	check_no_watchers();
+	loop_check_no_watchers(check_loop);
 }
 END_TEST
 
@@ -965,7 +936,7 @@ START_TEST(test_peer_queue_bound)
 	check_run_until(&b.nmsg, sent + 1);
 	ipc_peer_free(a.peer);
 	ipc_peer_free(b.peer);
-	check_no_watchers();
+	loop_check_no_watchers(check_loop);
 }
 END_TEST
 
@@ -992,7 +963,7 @@ check_malformed_case(const void *data, size_t len, int want_err)
 	check_run_until(&a.nclose, 1);
 	ck_assert_int_eq(a.nclose, 1);
 	ipc_peer_free(a.peer);
-	check_no_watchers();
+	loop_check_no_watchers(check_loop);
 }
 
 START_TEST(test_peer_malformed_closes)
@@ -1034,7 +1005,7 @@ START_TEST(test_peer_free_inside_callbacks)
 	ck_assert_ptr_null(b.peer);
 	check_run_until(&a.nclose, 1);
 	ck_assert_ptr_null(a.peer);
-	check_no_watchers();
+	loop_check_no_watchers(check_loop);
 }
 END_TEST
 
@@ -1070,7 +1041,7 @@ START_TEST(test_peer_flush)
 	ck_assert_int_eq(got, sent);
 	ipc_peer_free(a.peer);
 	close(fds[1]);
-	check_no_watchers();
+	loop_check_no_watchers(check_loop);
 }
 END_TEST
 
@@ -1094,7 +1065,7 @@ START_TEST(test_peer_read_pending)
 	ipc_peer_read_pending(b.peer); /* closed: nothing more */
 	ck_assert_int_eq(b.nclose, 1);
 	ipc_peer_free(b.peer);
-	check_no_watchers();
+	loop_check_no_watchers(check_loop);
 }
 END_TEST
 
@@ -1116,7 +1087,7 @@ START_TEST(test_peer_send_to_closed)
 	ck_assert_int_eq(a.nclose, 1);
 	ipc_peer_free(a.peer);
 	ck_assert_ptr_null(ipc_peer_new(check_loop, -1, check_side_msg, check_side_close, &a));
-	check_no_watchers();
+	loop_check_no_watchers(check_loop);
 }
 END_TEST
 

@@ -26,7 +26,7 @@
 #include "audio/tone.h"
 #include "common/buf.h"
 #include "common/err.h"
-#include "alloc_count.h"
+#include "../common/alloc_count.h"
 #include "common/log.h"
 #include "jobproc/media.h"
 #include "jobproc/pipeline.h"

@@ -19,6 +19,7 @@
 
 #include "common/err.h"
 #include "supervisor/pool.h"
+#include "../common/loop_check.h"
 
 #define CHECK_POOL_TIMEOUT_S 30
 
@@ -142,23 +143,11 @@ check_run(check_pred pred, double timeout_s)
 	return pred ? pred() : 0;
 }
 
-static int check_leak;
-
-static void
-check_leak_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	(void)w;
-	(void)revents;
-	check_leak = 1;
-	ev_break(loop, EVBREAK_ALL);
-}
-
 /* Free the pool (unless a callback did) and prove nothing is left. */
 static void
 check_end(void)
 {
 	struct ev_loop *loop = EV_DEFAULT;
-	ev_timer guard;
 
 	if (check_p) {
 		sup_pool_free(check_p);
@@ -167,16 +156,7 @@ check_end(void)
 	errno = 0;
 	ck_assert_int_eq(waitpid(-1, NULL, WNOHANG), -1);
 	ck_assert_int_eq(errno, ECHILD);
-	/* the guard is unreferenced: ev_run returns at once unless another
-	 * watcher is still active */
-	check_leak = 0;
-	ev_timer_init(&guard, check_leak_cb, 2.0, 0);
-	ev_timer_start(loop, &guard);
-	ev_unref(loop);
-	ev_run(loop, 0);
-	ev_ref(loop);
-	ev_timer_stop(loop, &guard);
-	ck_assert_msg(!check_leak, "watchers left active on the loop");
+	loop_check_no_watchers(loop);
 }
 
 static struct sup_pool_opts

@@ -29,6 +29,7 @@
 #include "rtc/transport.h"
 #include "devserver/rooms.h"
 #include "devserver/sfu.h"
+#include "../common/loop_check.h"
 
 #define PUB_SSRC 0x01020304u
 
@@ -245,32 +246,6 @@ run_for(double secs)
 	ev_timer_start(loop, &t);
 	ev_run(loop, 0);
 	ev_timer_stop(loop, &t);
-}
-
-static void
-leak_cb(struct ev_loop *l, ev_timer *w, int revents)
-{
-	int *leak = w->data;
-
-	(void)revents;
-	*leak = 1;
-	ev_break(l, EVBREAK_ALL);
-}
-
-static void
-assert_no_watchers(void)
-{
-	ev_timer guard;
-	int leak = 0;
-
-	ev_timer_init(&guard, leak_cb, 2.0, 0.0);
-	guard.data = &leak;
-	ev_timer_start(loop, &guard);
-	ev_unref(loop);
-	ev_run(loop, 0);
-	ev_ref(loop);
-	ev_timer_stop(loop, &guard);
-	ck_assert_msg(!leak, "watchers left active on the loop");
 }
 
 /* ---- clients ---- */
@@ -675,7 +650,7 @@ sfu_stop(void)
 {
 	ds_sfu_free(sfu);
 	sfu = NULL;
-	assert_no_watchers();
+	loop_check_no_watchers(loop);
 	rtc_cert_free(cli_cert);
 	ev_loop_destroy(loop);
 }

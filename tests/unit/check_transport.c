@@ -19,6 +19,7 @@
 #include "rtc/dtls.h"
 #include "rtc/sdp.h"
 #include "rtc/transport.h"
+#include "../common/loop_check.h"
 
 #define MAX_PKT 400
 
@@ -206,34 +207,6 @@ run_until(cond_fn cond, void *arg, double secs)
 	return cond(arg);
 }
 
-static void
-leak_cb(struct ev_loop *l, ev_timer *w, int revents)
-{
-	int *leak = w->data;
-
-	(void)revents;
-	*leak = 1;
-	ev_break(l, EVBREAK_ALL);
-}
-
-/* With no active watchers ev_run returns at once; the guard timer is
- * unreferenced so it does not count itself. */
-static void
-assert_no_watchers(void)
-{
-	ev_timer guard;
-	int leak = 0;
-
-	ev_timer_init(&guard, leak_cb, 2.0, 0.0);
-	guard.data = &leak;
-	ev_timer_start(loop, &guard);
-	ev_unref(loop);
-	ev_run(loop, 0);
-	ev_ref(loop);
-	ev_timer_stop(loop, &guard);
-	ck_assert_msg(!leak, "watchers left active on the loop");
-}
-
 /* --- building a pair --- */
 
 static struct rtc_transport *
@@ -402,7 +375,7 @@ connect_and_talk(enum rtc_dtls_role full_role)
 
 	rtc_transport_free(a.t);
 	rtc_transport_free(b.t);
-	assert_no_watchers();
+	loop_check_no_watchers(loop);
 }
 
 START_TEST(full_client_lite_server)
@@ -435,7 +408,7 @@ START_TEST(full_full)
 	ck_assert_uint_eq(a.rtp_bad + b.rtp_bad, 0);
 	rtc_transport_free(b.t);
 	rtc_transport_free(a.t);
-	assert_no_watchers();
+	loop_check_no_watchers(loop);
 }
 END_TEST
 
@@ -529,7 +502,7 @@ START_TEST(garbage_counted_and_harmless)
 	ck_assert(!any_failed(&a) && !any_failed(&b));
 	rtc_transport_free(a.t);
 	rtc_transport_free(b.t);
-	assert_no_watchers();
+	loop_check_no_watchers(loop);
 }
 END_TEST
 
@@ -574,7 +547,7 @@ START_TEST(drop_rtp_rate_drops_some)
 	ck_assert_int_eq(b.n_rtp, (int)s.rx_rtp);
 	rtc_transport_free(a.t);
 	rtc_transport_free(b.t);
-	assert_no_watchers();
+	loop_check_no_watchers(loop);
 }
 END_TEST
 
@@ -592,7 +565,7 @@ START_TEST(ice_only)
 	ck_assert_int_eq(rtc_transport_send_rtp(a.t, pkt, make_rtp(pkt, 1, 1)), LK_EAGAIN);
 	rtc_transport_free(a.t);
 	rtc_transport_free(b.t);
-	assert_no_watchers();
+	loop_check_no_watchers(loop);
 }
 END_TEST
 
@@ -632,7 +605,7 @@ START_TEST(free_from_callback)
 	ck_assert_msg(run_until(freed_after_connect, &w, 20), "a=%d (%s)", a.st, a.why);
 	ck_assert_msg(run_until(a_freed, &w, 10), "a=%d (%s)", a.st, a.why);
 	ck_assert_int_eq(a.st, RTC_TS_CLOSED);
-	assert_no_watchers();
+	loop_check_no_watchers(loop);
 }
 END_TEST
 
@@ -651,7 +624,7 @@ START_TEST(peer_close_notify)
 	w.b = &a;
 	ck_assert_msg(run_until(both_in, &w, 10), "state %d (%s)", a.st, a.why);
 	rtc_transport_free(a.t);
-	assert_no_watchers();
+	loop_check_no_watchers(loop);
 }
 END_TEST
 
@@ -670,7 +643,7 @@ START_TEST(fingerprint_mismatch_fails)
 	ck_assert_int_ne(b.st, RTC_TS_CONNECTED);
 	rtc_transport_free(a.t);
 	rtc_transport_free(b.t);
-	assert_no_watchers();
+	loop_check_no_watchers(loop);
 }
 END_TEST
 
@@ -746,7 +719,7 @@ START_TEST(gather_and_ports)
 	o.port_min = o.port_max = 0;
 	o.bind_ip = "not-an-ip";
 	ck_assert_ptr_null(rtc_transport_new(loop, &o, &peer_cbs, &q, err, sizeof(err)));
-	assert_no_watchers();
+	loop_check_no_watchers(loop);
 }
 END_TEST
 
@@ -768,7 +741,7 @@ START_TEST(bad_remote_input)
 	        0);
 	ck_assert_int_eq(rtc_transport_state(a.t), RTC_TS_NEW);
 	rtc_transport_free(a.t);
-	assert_no_watchers();
+	loop_check_no_watchers(loop);
 }
 END_TEST
 
