@@ -45,8 +45,8 @@ static struct {
 	size_t n, cap;
 } cfg_owned;
 
-static void __attribute__((format(printf, 3, 4)))
-cfg_err(char *err, size_t errlen, const char *fmt, ...)
+void
+cfg_errf(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -169,7 +169,7 @@ cfg_parse_value(const struct cfg_opt *o, const struct cfg_src *src, union cfg_va
 	case CFG_STR:
 		out->s = strdup(s);
 		if (out->s == NULL) {
-			cfg_err(err, errlen, "%s: out of memory", src->where);
+			cfg_errf(err, errlen, "%s: out of memory", src->where);
 			return -1;
 		}
 		return 0;
@@ -228,7 +228,7 @@ cfg_parse_value(const struct cfg_opt *o, const struct cfg_src *src, union cfg_va
 		snprintf(got, sizeof(got), "\"%.100s...\"", s);
 	else
 		snprintf(got, sizeof(got), "\"%s\"", s);
-	cfg_err(err, errlen, "%s: expected %s, got %s", src->where, expect, got);
+	cfg_errf(err, errlen, "%s: expected %s, got %s", src->where, expect, got);
 	return -1;
 }
 
@@ -297,16 +297,16 @@ cfg_parse_text(const struct cfg_opt *opts, size_t n, const char *name, const cha
 	int lineno = 0, idx, rc = -1;
 
 	if (len > CFG_FILE_MAX) {
-		cfg_err(err, errlen, "%s: larger than %d bytes", name, CFG_FILE_MAX);
+		cfg_errf(err, errlen, "%s: larger than %d bytes", name, CFG_FILE_MAX);
 		return -1;
 	}
 	if (memchr(data, '\0', len) != NULL) {
-		cfg_err(err, errlen, "%s: contains a NUL byte", name);
+		cfg_errf(err, errlen, "%s: contains a NUL byte", name);
 		return -1;
 	}
 	text = malloc(len + 1);
 	if (text == NULL) {
-		cfg_err(err, errlen, "%s: out of memory", name);
+		cfg_errf(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
 	memcpy(text, data, len);
@@ -323,19 +323,19 @@ cfg_parse_text(const struct cfg_opt *opts, size_t n, const char *name, const cha
 			line = cfg_trim(line + 7);
 		eq = strchr(line, '=');
 		if (eq == NULL) {
-			cfg_err(err, errlen, "%s:%d: expected KEY=VALUE", name, lineno);
+			cfg_errf(err, errlen, "%s:%d: expected KEY=VALUE", name, lineno);
 			goto out;
 		}
 		*eq = '\0';
 		key = cfg_trim(line);
 		val = cfg_trim(eq + 1);
 		if (!cfg_valid_key(key)) {
-			cfg_err(err, errlen, "%s:%d: invalid key \"%.64s\"", name, lineno, key);
+			cfg_errf(err, errlen, "%s:%d: invalid key \"%.64s\"", name, lineno, key);
 			goto out;
 		}
 		idx = cfg_find_key(opts, n, key);
 		if (idx < 0) {
-			cfg_err(err, errlen, "%s:%d: unknown key %s", name, lineno, key);
+			cfg_errf(err, errlen, "%s:%d: unknown key %s", name, lineno, key);
 			goto out;
 		}
 		/* Optional surrounding quotes, as systemd's EnvironmentFile allows. */
@@ -347,7 +347,7 @@ cfg_parse_text(const struct cfg_opt *opts, size_t n, const char *name, const cha
 		free(fvals[idx]);
 		fvals[idx] = strdup(val);
 		if (fvals[idx] == NULL) {
-			cfg_err(err, errlen, "%s: out of memory", name);
+			cfg_errf(err, errlen, "%s: out of memory", name);
 			goto out;
 		}
 		snprintf(fsrc[idx].where, sizeof(fsrc[idx].where), "%.200s:%d: %s", name, lineno,
@@ -367,19 +367,19 @@ cfg_read_file(const char *path, char **data, size_t *len, char *err, size_t errl
 	size_t n;
 
 	if (f == NULL) {
-		cfg_err(err, errlen, "--config %s: %s", path, strerror(errno));
+		cfg_errf(err, errlen, "--config %s: %s", path, strerror(errno));
 		return -1;
 	}
 	/* One byte more than the limit tells "too big" from "exactly at it". */
 	p = malloc(CFG_FILE_MAX + 1);
 	if (p == NULL) {
 		fclose(f);
-		cfg_err(err, errlen, "--config %s: out of memory", path);
+		cfg_errf(err, errlen, "--config %s: out of memory", path);
 		return -1;
 	}
 	n = fread(p, 1, CFG_FILE_MAX + 1, f);
 	if (ferror(f)) {
-		cfg_err(err, errlen, "--config %s: read error", path);
+		cfg_errf(err, errlen, "--config %s: read error", path);
 		fclose(f);
 		free(p);
 		return -1;
@@ -456,7 +456,7 @@ cfg_load_impl(const struct cfg_opt *opts, size_t n, int argc, char **argv, char 
 	fvals = calloc(n ? n : 1, sizeof(*fvals));
 	have = calloc(n ? n : 1, 1);
 	if (flag_src == NULL || fsrc == NULL || vals == NULL || fvals == NULL || have == NULL) {
-		cfg_err(err, errlen, "configuration: out of memory");
+		cfg_errf(err, errlen, "configuration: out of memory");
 		goto out;
 	}
 	has_config_opt = cfg_find_flag(opts, n, "config", 6) != NULL;
@@ -465,14 +465,14 @@ cfg_load_impl(const struct cfg_opt *opts, size_t n, int argc, char **argv, char 
 	for (k = 1; k < argc; k++) {
 		arg = argv[k];
 		if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
-			cfg_err(err, errlen, "unexpected argument \"%.200s\"", arg);
+			cfg_errf(err, errlen, "unexpected argument \"%.200s\"", arg);
 			goto out;
 		}
 		eq = strchr(arg + 2, '=');
 		nlen = eq ? (size_t)(eq - (arg + 2)) : strlen(arg + 2);
 		o = cfg_find_flag(opts, n, arg + 2, nlen);
 		if (o == NULL && !(nlen == 6 && strncmp(arg + 2, "config", 6) == 0)) {
-			cfg_err(err, errlen, "unknown flag --%.*s", (int)(nlen > 200 ? 200 : nlen),
+			cfg_errf(err, errlen, "unknown flag --%.*s", (int)(nlen > 200 ? 200 : nlen),
 			        arg + 2);
 			goto out;
 		}
@@ -483,7 +483,7 @@ cfg_load_impl(const struct cfg_opt *opts, size_t n, int argc, char **argv, char 
 		} else if (k + 1 < argc) {
 			v = argv[++k];
 		} else {
-			cfg_err(err, errlen, "--%.*s: missing value",
+			cfg_errf(err, errlen, "--%.*s: missing value",
 			        (int)(nlen > 200 ? 200 : nlen), arg + 2);
 			goto out;
 		}
@@ -552,7 +552,7 @@ cfg_load_impl(const struct cfg_opt *opts, size_t n, int argc, char **argv, char 
 			char **dst = o->dst;
 
 			if (cfg_own(vals[i].s) < 0) {
-				cfg_err(err, errlen, "configuration: out of memory");
+				cfg_errf(err, errlen, "configuration: out of memory");
 				goto out;
 			}
 			if (cfg_disown(*dst))

@@ -58,6 +58,9 @@ void cfg_usage(const struct cfg_opt *opts, size_t n, FILE *out);
 /* Free CFG_STR values that cfg_load stored. */
 void cfg_free(const struct cfg_opt *opts, size_t n);
 
+/* printf into a caller's error buffer (nothing when err is NULL or errlen 0). */
+void cfg_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Parse helpers, also used by the table (0 or -1). */
 int cfg_parse_duration_ms(const char *s, int64_t *out);
 int cfg_parse_bool(const char *s, int *out);

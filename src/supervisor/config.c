@@ -7,7 +7,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,21 +45,6 @@ static const char *const sup_log_level_choices[] = {
         NULL,
 };
 static const char *const sup_log_formats[] = {"json", "console", NULL};
-
-static void sup_config_err(char *err, size_t errlen, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-static void
-sup_config_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 long
 sup_config_default_idle(void)
@@ -346,7 +330,7 @@ sup_config_load(struct sup_config *c, int argc, char **argv, char **envp, char *
 
 	if (sup_config_ws_url(c->url, SUP_AGENT_PATH, &c->agent_url) != 0 ||
 	        sup_config_ws_url(c->url, "", &c->room_url) != 0) {
-		sup_config_err(err, errlen,
+		cfg_errf(err, errlen,
 		        "invalid LIVEKIT_URL (--url) \"%s\": want ws://, wss://, http:// or https:// "
 		        "followed by a host",
 		        c->url);
@@ -354,21 +338,21 @@ sup_config_load(struct sup_config *c, int argc, char **argv, char **envp, char *
 	}
 	if (sup_config_parse_http_addr(c->http_addr, &c->http_enabled, c->http_host,
 	            sizeof(c->http_host), &c->http_port) != 0) {
-		sup_config_err(err, errlen,
+		cfg_errf(err, errlen,
 		        "invalid LK_HTTP_ADDR (--http-addr) \"%s\": want host:port, [v6]:port, :port, "
 		        "port or off, with a numeric address",
 		        c->http_addr);
 		return -1;
 	}
 	if (!sup_config_valid_script(c->script)) {
-		sup_config_err(err, errlen,
+		cfg_errf(err, errlen,
 		        "invalid LK_SCRIPT (--script) \"%s\": want a script name of letters, digits, "
 		        "'-', '_' or '.'",
 		        c->script);
 		return -1;
 	}
 	if (strlen(c->agent_name) > 256) {
-		sup_config_err(err, errlen,
+		cfg_errf(err, errlen,
 		        "invalid LIVEKIT_AGENT_NAME (--agent-name): longer "
 		        "than 256 bytes");
 		return -1;
@@ -430,22 +414,22 @@ sup_config_check_runtime(const struct sup_config *c, int need_jobproc, char *err
 	struct stat st;
 
 	if (c->api_key == NULL || c->api_key[0] == '\0') {
-		sup_config_err(err, errlen, "LIVEKIT_API_KEY (--api-key) is required");
+		cfg_errf(err, errlen, "LIVEKIT_API_KEY (--api-key) is required");
 		return -1;
 	}
 	if (c->api_secret == NULL || c->api_secret[0] == '\0') {
-		sup_config_err(err, errlen, "LIVEKIT_API_SECRET (--api-secret) is required");
+		cfg_errf(err, errlen, "LIVEKIT_API_SECRET (--api-secret) is required");
 		return -1;
 	}
 	if (!need_jobproc)
 		return 0;
 	if (stat(c->jobproc_path, &st) != 0) {
-		sup_config_err(err, errlen, "invalid LK_JOBPROC (--jobproc) \"%s\": %s",
-		        c->jobproc_path, strerror(errno));
+		cfg_errf(err, errlen, "invalid LK_JOBPROC (--jobproc) \"%s\": %s", c->jobproc_path,
+		        strerror(errno));
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode) || access(c->jobproc_path, X_OK) != 0) {
-		sup_config_err(err, errlen,
+		cfg_errf(err, errlen,
 		        "invalid LK_JOBPROC (--jobproc) \"%s\": not an executable file",
 		        c->jobproc_path);
 		return -1;
