@@ -178,6 +178,7 @@ aud_opus_enc_apply(OpusEncoder *oe, const struct aud_opus_enc_opts *o)
 {
 	int bitrate = o->bitrate ? o->bitrate : 32000;
 	int loss = o->loss_pct ? o->loss_pct : 10;
+	int complexity = o->complexity ? o->complexity : AUD_OPUS_COMPLEXITY;
 
 	if (bitrate < 6000 || bitrate > 510000 || loss < 0 || loss > 100 || o->complexity < 0 ||
 	        o->complexity > 10)
@@ -189,8 +190,7 @@ aud_opus_enc_apply(OpusEncoder *oe, const struct aud_opus_enc_opts *o)
 		return LK_EINVAL;
 	if (opus_encoder_ctl(oe, OPUS_SET_PACKET_LOSS_PERC(loss)) != OPUS_OK)
 		return LK_EINVAL;
-	if (o->complexity > 0 &&
-	        opus_encoder_ctl(oe, OPUS_SET_COMPLEXITY(o->complexity)) != OPUS_OK)
+	if (opus_encoder_ctl(oe, OPUS_SET_COMPLEXITY(complexity)) != OPUS_OK)
 		return LK_EINVAL;
 	return 0;
 }

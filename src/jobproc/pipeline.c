@@ -264,8 +264,7 @@ pipeline_out_new(const struct pipeline_out_opts *o, int *err)
 	memset(&eo, 0, sizeof(eo));
 	eo.bitrate = o->bitrate;
 	eo.app = AUD_OPUS_APP_VOIP;
-	/* Complexity 5 is plenty for speech and halves the encoder's CPU. */
-	eo.complexity = o->complexity ? o->complexity : 5;
+	eo.complexity = o->complexity; /* 0: the codec's default */
 	out->enc = aud_opus_enc_new(&eo, &rc);
 	if (out->enc)
 		out->rs = aud_resample_new(

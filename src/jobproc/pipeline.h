@@ -81,7 +81,7 @@ struct pipeline_out_opts {
 	uint32_t ssrc;
 	uint16_t seq; /* first sequence number */
 	uint32_t ts; /* first RTP timestamp */
-	int complexity; /* Opus complexity 1..10; 0 = 5 */
+	int complexity; /* Opus complexity 1..10; 0 = AUD_OPUS_COMPLEXITY */
 	int bitrate; /* 0 = 32 kb/s */
 };
 
