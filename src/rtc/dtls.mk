@@ -1,11 +1,13 @@
 # src/rtc/dtls.mk: the DTLS-SRTP half of a transport: the process's
 # certificate (cert.c), the DTLS 1.2 handshake with use_srtp (dtls.c,
-# OpenSSL) and SRTP/SRTCP protection (srtp.c, libsrtp2). Part of librtc.a;
+# OpenSSL) and SRTP/SRTCP protection (srtp.c, libsrtp2, with the OpenSSL
+# transforms of srtp_crypto.c installed in it). Part of librtc.a;
 # whatever links these objects also needs $(OPENSSL_LIBS) $(SRTP_LIBS).
 src_rtc_librtc_a_SOURCES += \
 	src/rtc/cert.c src/rtc/cert.h \
 	src/rtc/dtls.c src/rtc/dtls.h \
-	src/rtc/srtp.c src/rtc/srtp.h
+	src/rtc/srtp.c src/rtc/srtp.h \
+	src/rtc/srtp_crypto.c src/rtc/srtp_crypto.h
 
 DTLS_LIBS = src/rtc/librtc.a src/common/libcommon.a $(SRTP_LIBS) $(OPENSSL_LIBS)
 
@@ -18,7 +20,9 @@ tests_unit_check_dtls_SOURCES = tests/unit/check_dtls.c
 tests_unit_check_dtls_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_dtls_LDADD = $(DTLS_LIBS) $(CHECK_LIBS)
 
-tests_unit_check_srtp_SOURCES = tests/unit/check_srtp.c
+# check_srtp also counts allocations per packet.
+tests_unit_check_srtp_SOURCES = tests/unit/check_srtp.c tests/common/alloc_count.c \
+	tests/common/alloc_count.h
 tests_unit_check_srtp_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_srtp_LDADD = $(DTLS_LIBS) $(CHECK_LIBS)
 

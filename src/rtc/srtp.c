@@ -2,6 +2,12 @@
  * srtp: SRTP/SRTCP (RFC 3711, RFC 7714) for one DTLS-SRTP association on
  * libsrtp2: one outbound and one inbound session keyed from the DTLS
  * export. Runs in the transports of lk-jobproc and lk-devserver.
+ *
+ * No allocation per packet: Debian's libsrtp2 does its AES and HMAC on
+ * NSS, which allocates on every packet, so the process-wide set-up
+ * replaces those transforms in libsrtp's crypto kernel with the OpenSSL
+ * ones in srtp_crypto.c, which allocate only when a session is keyed.
+ * libsrtp itself allocates per session and per new SSRC, not per packet.
  */
 #include <limits.h>
 #include <stdlib.h>
@@ -9,7 +15,9 @@
 #include <srtp2/srtp.h>
 
 #include "common/err.h"
+#include "common/log.h"
 #include "rtc/srtp.h"
+#include "rtc/srtp_crypto.h"
 
 /*
  * Replay window (packets). libsrtp2 2.5 has no switch to turn replay
@@ -26,7 +34,32 @@ struct rtc_srtp {
 	size_t rtcp_trailer; /* ... and to RTCP (tag + 4-byte E|SRTCP index) */
 };
 
-static int rtc_srtp_inited;
+/* Process-wide libsrtp set-up: 0 not yet, 1 done, -1 failed (for good). */
+static int rtc_srtp_ready;
+
+/*
+ * srtp_init() once, then our transforms before any session exists: a
+ * session keeps the transforms it was created with. Every process is
+ * single-threaded.
+ */
+static int
+rtc_srtp_init(void)
+{
+	srtp_err_status_t st;
+
+	if (rtc_srtp_ready != 0)
+		return rtc_srtp_ready > 0 ? 0 : LK_EINVAL;
+	rtc_srtp_ready = -1;
+	st = srtp_init();
+	if (st != srtp_err_status_ok) {
+		log_error("srtp init failed", "status", log_fmt("%d", (int)st));
+		return LK_EINVAL;
+	}
+	if (rtc_srtp_crypto_install() < 0)
+		return LK_EINVAL;
+	rtc_srtp_ready = 1;
+	return 0;
+}
 
 static int
 rtc_srtp_err(srtp_err_status_t st)
@@ -119,12 +152,8 @@ rtc_srtp_new(const struct rtc_srtp_keys *keys, int we_are_client)
 	default:
 		return NULL;
 	}
-	/* Process-wide init; every process is single-threaded. */
-	if (!rtc_srtp_inited) {
-		if (srtp_init() != srtp_err_status_ok)
-			return NULL;
-		rtc_srtp_inited = 1;
-	}
+	if (rtc_srtp_init() < 0)
+		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return NULL;

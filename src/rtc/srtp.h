@@ -2,8 +2,10 @@
  * srtp: SRTP/SRTCP protection with libsrtp2 for one DTLS-SRTP association:
  * an outbound session keyed with our side's key and an inbound one with
  * the peer's, any SSRC, replay protection off (as livekit). In-place
- * operations on caller buffers with room for the auth tag; no allocation
- * per packet.
+ * operations on caller buffers with room for the auth tag. No allocation
+ * per packet: Debian's libsrtp2 runs its ciphers on NSS, which allocates
+ * for every packet, so the first rtc_srtp_new() installs the OpenSSL
+ * transforms of srtp_crypto.c in libsrtp and fails if that is refused.
  */
 #ifndef LK_RTC_SRTP_H
 #define LK_RTC_SRTP_H
