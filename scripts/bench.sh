@@ -7,6 +7,8 @@
 #    UpdateJobStatus RUNNING, over 100 dispatches
 #  - 100 concurrent noop jobs held: supervisor RSS and CPU, job PSS
 #  - the Node worker's idle job process RSS/PSS and start time (fork -> prewarm)
+#  - the audio paths per 20 ms frame, the media scenarios (tests/bench/media.sh)
+#    and heap allocations in a live echo job (tests/bench/media_alloc.sh)
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
@@ -117,4 +119,15 @@ if "$SRC/tests/bench/media.sh" "$B" >"$WORK/media.txt" 2>"$WORK/media.err"; then
 	while read -r k v; do printf '%-44s %16s\n' "$k" "$v"; done <"$WORK/media.txt"
 else
 	printf '\nmedia benchmark did not run: %s\n' "$(tail -n 1 "$WORK/media.err")"
+fi
+
+# Heap allocations in a live echo job process (LD_PRELOAD counter; also a
+# pass/fail test, tests/integration/media_alloc.sh).
+echo "measuring allocations per frame in a live echo job (about 25 s)..." >&2
+make -s -C "$B" tests/common/alloc_preload.so >/dev/null || exit 1
+if "$SRC/tests/bench/media_alloc.sh" "$B" >"$WORK/alloc.txt" 2>"$WORK/alloc.err"; then
+	printf '\n%-44s %16s\n' "allocations, live echo job (8 s window)" "value"
+	while read -r k v; do printf '%-44s %16s\n' "$k" "$v"; done <"$WORK/alloc.txt"
+else
+	printf '\nallocation benchmark did not run: %s\n' "$(tail -n 1 "$WORK/alloc.err")"
 fi

@@ -1,5 +1,5 @@
 # src/common: logging, errors, clocks/ids/base64, buffers, backoff,
-# configuration and JWT; linked into every lkworker binary.
+# configuration, JWT and HMAC-SHA1; linked into every lkworker binary.
 noinst_LIBRARIES += src/common/libcommon.a
 src_common_libcommon_a_SOURCES = \
 	src/common/log.c src/common/log.h \
@@ -8,7 +8,8 @@ src_common_libcommon_a_SOURCES = \
 	src/common/buf.c src/common/buf.h \
 	src/common/backoff.c src/common/backoff.h \
 	src/common/cfg.c src/common/cfg.h \
-	src/common/jwt.c src/common/jwt.h
+	src/common/jwt.c src/common/jwt.h \
+	src/common/hmac.c src/common/hmac.h
 
 COMMON_TEST_LDADD = src/common/libcommon.a $(JANSSON_LIBS) $(OPENSSL_LIBS) $(CHECK_LIBS)
 

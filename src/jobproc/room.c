@@ -61,6 +61,11 @@ struct room {
 
 	void (*close_done)(struct room *room, void *arg);
 	void *close_arg;
+
+	/* One encoding buffer for every SignalRequest: after the first
+	 * messages it has the room it needs, so the periodic pings do not
+	 * allocate. */
+	struct buf tx;
 };
 
 /* livekit_models.proto DisconnectReason names, for logs and reasons. */
@@ -222,17 +227,15 @@ room_parts_free(struct room *room)
 static int
 room_send(struct room *room, const livekit_SignalRequest *req)
 {
-	struct buf b;
 	int rc;
 
 	if (!room->ws || !ws_is_open(room->ws))
 		return LK_ECLOSED;
-	buf_init(&b, ROOM_MAX_MSG);
-	rc = lkpb_encode(livekit_SignalRequest_fields, req, &b);
+	buf_reset(&room->tx);
+	rc = lkpb_encode(livekit_SignalRequest_fields, req, &room->tx);
 	if (rc == 0)
-		rc = ws_send(room->ws, 1, b.data,
-		        b.len); /* §1.5: one binary message per SignalRequest */
-	buf_free(&b);
+		rc = ws_send(room->ws, 1, room->tx.data,
+		        room->tx.len); /* §1.5: one binary message per SignalRequest */
 	if (rc < 0)
 		log_debug("signal send failed", "type", log_fmt("%u", (unsigned)req->which_message),
 		        "err", lk_strerror(rc));
@@ -849,6 +852,7 @@ room_new(struct ev_loop *loop, const struct room_events *ev, void *arg)
 	room->arg = arg;
 	room->state = ROOM_IDLE;
 	room->rtt_ms = -1;
+	buf_init(&room->tx, ROOM_MAX_MSG);
 	ev_timer_init(&room->join_timer, room_join_timer_cb, 0., 0.);
 	room->join_timer.data = room;
 	ev_timer_init(&room->ping_timer, room_ping_timer_cb, 0., 0.);
@@ -876,6 +880,7 @@ room_free(struct room *room)
 	free(room->name);
 	free(room->local_sid);
 	free(room->local_identity);
+	buf_free(&room->tx);
 	free(room);
 }
 

@@ -7,24 +7,17 @@
  * per AES-CM packet, 5 per AES-GCM packet). Here every OpenSSL context is made
  * when libsrtp allocates the transform and is only re-keyed or re-IVed
  * afterwards: OpenSSL 3.0 resets the IV of an existing AES-CTR or AES-GCM
- * context in place, and HMAC restarts from SHA_CTX copies.
+ * context in place, and HMAC-SHA1 is common/hmac's, which restarts from SHA_CTX copies.
  */
-
-/*
- * SHA1_Init/Update/Final are deprecated in OpenSSL 3 but are the only SHA-1
- * state that can be copied without allocating: EVP_MD_CTX_copy_ex and
- * EVP_MAC_init duplicate the provider context on the heap every time.
- */
-#define OPENSSL_SUPPRESS_DEPRECATED
 
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include "common/err.h"
+#include "common/hmac.h"
 #include "common/log.h"
 #include "rtc/srtp_crypto.h"
 
@@ -505,17 +498,11 @@ static const srtp_cipher_type_t rtc_gcm_256 = {
         .id = SRTP_AES_GCM_256,
 };
 
-/* ---- HMAC-SHA1 (RFC 2104; RFC 3711 §4.2.1) ---- */
-
-struct rtc_hmac {
-	SHA_CTX inner; /* after the block key XOR ipad */
-	SHA_CTX outer; /* after the block key XOR opad */
-	SHA_CTX msg; /* the message in progress: a copy of inner plus updates */
-};
+/* ---- HMAC-SHA1 (RFC 2104; RFC 3711 §4.2.1), on common/hmac ---- */
 
 struct rtc_hmac_auth {
 	srtp_auth_t a;
-	struct rtc_hmac st;
+	struct lk_hmac_sha1 st;
 };
 
 static const srtp_auth_type_t rtc_hmac_sha1;
@@ -525,8 +512,7 @@ rtc_hmac_alloc(srtp_auth_t **ap, int key_len, int out_len)
 {
 	struct rtc_hmac_auth *ha;
 
-	/* A key longer than a block would need hashing first; SRTP's is 20 bytes. */
-	if (key_len < 0 || key_len > SHA_CBLOCK || out_len < 0 || out_len > SHA_DIGEST_LENGTH)
+	if (key_len < 0 || out_len < 0 || out_len > LK_HMAC_SHA1_LEN)
 		return srtp_err_status_bad_param;
 	ha = calloc(1, sizeof(*ha));
 	if (ha == NULL)
@@ -553,43 +539,26 @@ rtc_hmac_dealloc(srtp_auth_t *a)
 static srtp_err_status_t
 rtc_hmac_init(void *state, const uint8_t *key, int key_len)
 {
-	struct rtc_hmac *st = state;
-	uint8_t pad[SHA_CBLOCK];
-	int i, ok;
-
-	if (key_len < 0 || key_len > SHA_CBLOCK)
+	if (key_len < 0)
 		return srtp_err_status_bad_param;
-	memset(pad, 0, sizeof(pad));
-	memcpy(pad, key, (size_t)key_len);
-	for (i = 0; i < SHA_CBLOCK; i++)
-		pad[i] ^= 0x36;
-	ok = SHA1_Init(&st->inner) && SHA1_Update(&st->inner, pad, sizeof(pad));
-	/* 0x36 ^ 0x5c turns ipad into opad. */
-	for (i = 0; i < SHA_CBLOCK; i++)
-		pad[i] ^= 0x36 ^ 0x5c;
-	ok = ok && SHA1_Init(&st->outer) && SHA1_Update(&st->outer, pad, sizeof(pad));
-	OPENSSL_cleanse(pad, sizeof(pad));
-	st->msg = st->inner;
-	return ok ? srtp_err_status_ok : srtp_err_status_init_fail;
+	if (lk_hmac_sha1_init(state, key, (size_t)key_len) < 0)
+		return srtp_err_status_init_fail;
+	return srtp_err_status_ok;
 }
 
 static srtp_err_status_t
 rtc_hmac_start(void *state)
 {
-	struct rtc_hmac *st = state;
-
-	st->msg = st->inner;
+	lk_hmac_sha1_start(state);
 	return srtp_err_status_ok;
 }
 
 static srtp_err_status_t
 rtc_hmac_update(void *state, const uint8_t *buf, int len)
 {
-	struct rtc_hmac *st = state;
-
 	if (len < 0)
 		return srtp_err_status_bad_param;
-	if (len > 0 && !SHA1_Update(&st->msg, buf, (size_t)len))
+	if (lk_hmac_sha1_update(state, buf, (size_t)len) < 0)
 		return srtp_err_status_auth_fail;
 	return srtp_err_status_ok;
 }
@@ -598,16 +567,11 @@ rtc_hmac_update(void *state, const uint8_t *buf, int len)
 static srtp_err_status_t
 rtc_hmac_compute(void *state, const uint8_t *buf, int len, int tag_len, uint8_t *tag)
 {
-	struct rtc_hmac *st = state;
-	uint8_t md[SHA_DIGEST_LENGTH];
-	SHA_CTX outer;
+	uint8_t md[LK_HMAC_SHA1_LEN];
 
-	if (len < 0 || tag_len < 0 || tag_len > SHA_DIGEST_LENGTH)
+	if (len < 0 || tag_len < 0 || tag_len > LK_HMAC_SHA1_LEN)
 		return srtp_err_status_bad_param;
-	if ((len > 0 && !SHA1_Update(&st->msg, buf, (size_t)len)) || !SHA1_Final(md, &st->msg))
-		return srtp_err_status_auth_fail;
-	outer = st->outer;
-	if (!SHA1_Update(&outer, md, sizeof(md)) || !SHA1_Final(md, &outer))
+	if (lk_hmac_sha1_update(state, buf, (size_t)len) < 0 || lk_hmac_sha1_final(state, md) < 0)
 		return srtp_err_status_auth_fail;
 	memcpy(tag, md, (size_t)tag_len);
 	return srtp_err_status_ok;

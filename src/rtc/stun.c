@@ -1,16 +1,15 @@
 /*
  * stun: RFC 8489 message parsing and building with the RFC 8445 ICE
- * attributes, MESSAGE-INTEGRITY (HMAC-SHA1, OpenSSL) and FINGERPRINT
+ * attributes, MESSAGE-INTEGRITY (HMAC-SHA1) and FINGERPRINT
  * (CRC-32, own table). Pure; runs in the ICE code of lk-jobproc and
  * lk-devserver.
  */
 #include <string.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "common/err.h"
+#include "common/hmac.h"
 #include "common/util.h"
 #include "rtc/stun.h"
 
@@ -326,10 +325,8 @@ int
 stun_check_integrity(const struct stun_msg *m, const void *key, size_t keylen)
 {
 	uint8_t tmp[STUN_MAX_LEN];
-	uint8_t mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
+	uint8_t mac[LK_HMAC_SHA1_LEN];
 	size_t off = m->integrity_off;
-	static const uint8_t nokey[1];
 
 	if (!(m->flags & STUN_F_INTEGRITY))
 		return LK_ENOTFOUND;
@@ -341,8 +338,7 @@ stun_check_integrity(const struct stun_msg *m, const void *key, size_t keylen)
 	 * last attribute (so a FINGERPRINT after it does not count). */
 	memcpy(tmp, m->raw, off);
 	stun_put16(tmp + 2, (uint16_t)(off + 4 + STUN_HMAC_LEN - STUN_HEADER_LEN));
-	if (HMAC(EVP_sha1(), keylen ? key : nokey, (int)keylen, tmp, off, mac, &maclen) == NULL ||
-	        maclen != STUN_HMAC_LEN)
+	if (lk_hmac_sha1(key, keylen, tmp, off, mac) < 0)
 		return LK_EIO;
 	if (lk_memeq_ct(mac, m->raw + off + 4, STUN_HMAC_LEN) != 0)
 		return LK_EAUTH;
@@ -570,11 +566,8 @@ stun_w_error_code(struct stun_writer *w, int code, const char *reason)
 void
 stun_w_integrity(struct stun_writer *w, const void *key, size_t keylen)
 {
-	uint8_t mac[EVP_MAX_MD_SIZE];
-	unsigned int maclen = 0;
 	size_t before;
 	uint8_t *v;
-	static const uint8_t nokey[1];
 
 	if (w->err == 0 && keylen > 0x7FFFFFFF)
 		w->err = LK_EINVAL;
@@ -584,13 +577,8 @@ stun_w_integrity(struct stun_writer *w, const void *key, size_t keylen)
 	v = stun_w_reserve(w, STUN_ATTR_MESSAGE_INTEGRITY, STUN_HMAC_LEN);
 	if (v == NULL)
 		return;
-	if (HMAC(EVP_sha1(), keylen ? key : nokey, (int)keylen, w->buf, before, mac, &maclen) ==
-	                NULL ||
-	        maclen != STUN_HMAC_LEN) {
+	if (lk_hmac_sha1(key, keylen, w->buf, before, v) < 0)
 		w->err = LK_EIO;
-		return;
-	}
-	memcpy(v, mac, STUN_HMAC_LEN);
 }
 
 void

@@ -1,6 +1,7 @@
 /*
  * check_util: unit tests for src/common/util.c (clocks, random ids,
- * base64/base64url, string and memory helpers) and src/common/err.c.
+ * base64/base64url, string and memory helpers), src/common/err.c and
+ * src/common/hmac.c (RFC 2202 vectors, and OpenSSL's HMAC() as an oracle).
  */
 #include <check.h>
 #include <errno.h>
@@ -8,8 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "common/err.h"
+#include "common/hmac.h"
 #include "common/util.h"
 
 START_TEST(test_clocks_move_forward)
@@ -244,6 +248,68 @@ START_TEST(test_read_text_file)
 }
 END_TEST
 
+/* RFC 2202 §3: test cases 1, 2 and 6 (a key longer than one block). */
+START_TEST(test_hmac_sha1_rfc2202)
+{
+	static const struct {
+		uint8_t key_byte;
+		size_t key_len;
+		const char *key_text, *data, *mac_hex;
+	} v[] = {
+	        {0x0b, 20, NULL, "Hi There", "b617318655057264e28bc0b6fb378c8ef146be00"},
+	        {0, 0, "Jefe", "what do ya want for nothing?",
+	                "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"},
+	        {0xaa, 80, NULL, "Test Using Larger Than Block-Size Key - Hash Key First",
+	                "aa4ae5e15272d00e95705637ce8a3b55ed402112"},
+	};
+	uint8_t key[80], mac[LK_HMAC_SHA1_LEN];
+	char hex[2 * LK_HMAC_SHA1_LEN + 1];
+	size_t i, j, klen;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		if (v[i].key_text) {
+			klen = strlen(v[i].key_text);
+			memcpy(key, v[i].key_text, klen);
+		} else {
+			klen = v[i].key_len;
+			memset(key, v[i].key_byte, klen);
+		}
+		ck_assert_int_eq(lk_hmac_sha1(key, klen, v[i].data, strlen(v[i].data), mac), 0);
+		for (j = 0; j < LK_HMAC_SHA1_LEN; j++)
+			snprintf(hex + 2 * j, 3, "%02x", mac[j]);
+		ck_assert_str_eq(hex, v[i].mac_hex);
+	}
+}
+END_TEST
+
+/* Keys of every length around the block size, messages fed in pieces and
+ * restarted under one key, against OpenSSL's HMAC(). */
+START_TEST(test_hmac_sha1_matches_openssl)
+{
+	uint8_t key[150], msg[300], mine[LK_HMAC_SHA1_LEN], ref[EVP_MAX_MD_SIZE];
+	struct lk_hmac_sha1 h;
+	unsigned int rlen;
+	size_t klen, cut;
+
+	ck_assert_int_eq(lk_random(key, sizeof(key)), 0);
+	ck_assert_int_eq(lk_random(msg, sizeof(msg)), 0);
+	for (klen = 0; klen <= sizeof(key); klen++) {
+		size_t mlen = (klen * 7) % sizeof(msg);
+
+		ck_assert_ptr_nonnull(HMAC(EVP_sha1(), key, (int)klen, msg, mlen, ref, &rlen));
+		ck_assert_int_eq(lk_hmac_sha1_init(&h, key, klen), 0);
+		for (cut = 0; cut <= mlen; cut += 37 + klen % 5) {
+			lk_hmac_sha1_start(&h);
+			ck_assert_int_eq(lk_hmac_sha1_update(&h, msg, cut), 0);
+			ck_assert_int_eq(lk_hmac_sha1_update(&h, msg + cut, mlen - cut), 0);
+			ck_assert_int_eq(lk_hmac_sha1_final(&h, mine), 0);
+			ck_assert_mem_eq(mine, ref, LK_HMAC_SHA1_LEN);
+		}
+		lk_hmac_sha1_clear(&h);
+	}
+}
+END_TEST
+
 static Suite *
 util_suite(void)
 {
@@ -266,6 +332,8 @@ util_suite(void)
 	tcase_add_test(tc, test_memeq_ct);
 	tcase_add_test(tc, test_strerror);
 	tcase_add_test(tc, test_read_text_file);
+	tcase_add_test(tc, test_hmac_sha1_rfc2202);
+	tcase_add_test(tc, test_hmac_sha1_matches_openssl);
 	suite_add_tcase(s, tc);
 	return s;
 }
