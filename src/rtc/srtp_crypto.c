@@ -168,67 +168,31 @@ static const uint8_t rtc_icm_256_ks[32] = {0x92, 0xbd, 0xd2, 0x8a, 0x93, 0xc3, 0
         0xc6, 0x77, 0xd0, 0x8b, 0x55, 0x15, 0xa4, 0x9d, 0xa7, 0x1b, 0x23, 0x78, 0xa8, 0x54, 0xf6,
         0x70, 0x50, 0x75, 0x6d, 0xed, 0x16, 0x5b, 0xac};
 
-static const srtp_cipher_test_case_t rtc_icm_128_kat = {
-        .key_length_octets = SRTP_AES_ICM_128_KEY_LEN_WSALT,
-        .key = rtc_icm_128_key,
-        .idx = rtc_icm_zero_iv,
-        .plaintext_length_octets = 32,
-        .plaintext = rtc_icm_zero,
-        .ciphertext_length_octets = 32,
-        .ciphertext = rtc_icm_128_ks,
-};
-static const srtp_cipher_test_case_t rtc_icm_192_kat = {
-        .key_length_octets = SRTP_AES_ICM_192_KEY_LEN_WSALT,
-        .key = rtc_icm_192_key,
-        .idx = rtc_icm_zero_iv,
-        .plaintext_length_octets = 32,
-        .plaintext = rtc_icm_zero,
-        .ciphertext_length_octets = 32,
-        .ciphertext = rtc_icm_192_ks,
-};
-static const srtp_cipher_test_case_t rtc_icm_256_kat = {
-        .key_length_octets = SRTP_AES_ICM_256_KEY_LEN_WSALT,
-        .key = rtc_icm_256_key,
-        .idx = rtc_icm_zero_iv,
-        .plaintext_length_octets = 32,
-        .plaintext = rtc_icm_zero,
-        .ciphertext_length_octets = 32,
-        .ciphertext = rtc_icm_256_ks,
-};
-
-static const srtp_cipher_type_t rtc_icm_128 = {
-        .alloc = rtc_icm_alloc,
-        .dealloc = rtc_icm_dealloc,
-        .init = rtc_icm_init,
-        .encrypt = rtc_icm_crypt,
-        .decrypt = rtc_icm_crypt,
-        .set_iv = rtc_icm_set_iv,
-        .description = "AES-128 counter mode (lkworker, OpenSSL)",
-        .test_data = &rtc_icm_128_kat,
-        .id = SRTP_AES_ICM_128,
-};
-static const srtp_cipher_type_t rtc_icm_192 = {
-        .alloc = rtc_icm_alloc,
-        .dealloc = rtc_icm_dealloc,
-        .init = rtc_icm_init,
-        .encrypt = rtc_icm_crypt,
-        .decrypt = rtc_icm_crypt,
-        .set_iv = rtc_icm_set_iv,
-        .description = "AES-192 counter mode (lkworker, OpenSSL)",
-        .test_data = &rtc_icm_192_kat,
-        .id = SRTP_AES_ICM_192,
-};
-static const srtp_cipher_type_t rtc_icm_256 = {
-        .alloc = rtc_icm_alloc,
-        .dealloc = rtc_icm_dealloc,
-        .init = rtc_icm_init,
-        .encrypt = rtc_icm_crypt,
-        .decrypt = rtc_icm_crypt,
-        .set_iv = rtc_icm_set_iv,
-        .description = "AES-256 counter mode (lkworker, OpenSSL)",
-        .test_data = &rtc_icm_256_kat,
-        .id = SRTP_AES_ICM_256,
-};
+/* One known answer and one transform type per AES key size. */
+#define RTC_ICM_TYPE(bits)                                                                         \
+	static const srtp_cipher_test_case_t rtc_icm_##bits##_kat = {                              \
+	        .key_length_octets = SRTP_AES_ICM_##bits##_KEY_LEN_WSALT,                          \
+	        .key = rtc_icm_##bits##_key,                                                       \
+	        .idx = rtc_icm_zero_iv,                                                            \
+	        .plaintext_length_octets = 32,                                                     \
+	        .plaintext = rtc_icm_zero,                                                         \
+	        .ciphertext_length_octets = 32,                                                    \
+	        .ciphertext = rtc_icm_##bits##_ks,                                                 \
+	};                                                                                         \
+	static const srtp_cipher_type_t rtc_icm_##bits = {                                         \
+	        .alloc = rtc_icm_alloc,                                                            \
+	        .dealloc = rtc_icm_dealloc,                                                        \
+	        .init = rtc_icm_init,                                                              \
+	        .encrypt = rtc_icm_crypt,                                                          \
+	        .decrypt = rtc_icm_crypt,                                                          \
+	        .set_iv = rtc_icm_set_iv,                                                          \
+	        .description = "AES-" #bits " counter mode (lkworker, OpenSSL)",                   \
+	        .test_data = &rtc_icm_##bits##_kat,                                                \
+	        .id = SRTP_AES_ICM_##bits,                                                         \
+	}
+RTC_ICM_TYPE(128);
+RTC_ICM_TYPE(192);
+RTC_ICM_TYPE(256);
 
 /* ---- AES-GCM (RFC 7714) ---- */
 
@@ -446,57 +410,34 @@ static const uint8_t rtc_gcm_256_ct[76] = {0x52, 0x2d, 0xc1, 0xf0, 0x99, 0x56, 0
         0x7a, 0x0a, 0xbc, 0xc9, 0xf6, 0x62, 0x76, 0xfc, 0x6e, 0xce, 0x0f, 0x4e, 0x17, 0x68, 0xcd,
         0xdf, 0x88, 0x53, 0xbb, 0x2d, 0x55, 0x1b};
 
-static const srtp_cipher_test_case_t rtc_gcm_128_kat = {
-        .key_length_octets = SRTP_AES_GCM_128_KEY_LEN_WSALT,
-        .key = rtc_gcm_128_key,
-        .idx = rtc_gcm_iv,
-        .plaintext_length_octets = 60,
-        .plaintext = rtc_gcm_pt,
-        .ciphertext_length_octets = 76,
-        .ciphertext = rtc_gcm_128_ct,
-        .aad_length_octets = 20,
-        .aad = rtc_gcm_aad,
-        .tag_length_octets = 16,
-};
-static const srtp_cipher_test_case_t rtc_gcm_256_kat = {
-        .key_length_octets = SRTP_AES_GCM_256_KEY_LEN_WSALT,
-        .key = rtc_gcm_256_key,
-        .idx = rtc_gcm_iv,
-        .plaintext_length_octets = 60,
-        .plaintext = rtc_gcm_pt,
-        .ciphertext_length_octets = 76,
-        .ciphertext = rtc_gcm_256_ct,
-        .aad_length_octets = 20,
-        .aad = rtc_gcm_aad,
-        .tag_length_octets = 16,
-};
-
-static const srtp_cipher_type_t rtc_gcm_128 = {
-        .alloc = rtc_gcm_alloc,
-        .dealloc = rtc_gcm_dealloc,
-        .init = rtc_gcm_init,
-        .set_aad = rtc_gcm_set_aad,
-        .encrypt = rtc_gcm_encrypt,
-        .decrypt = rtc_gcm_decrypt,
-        .set_iv = rtc_gcm_set_iv,
-        .get_tag = rtc_gcm_get_tag,
-        .description = "AES-128 GCM (lkworker, OpenSSL)",
-        .test_data = &rtc_gcm_128_kat,
-        .id = SRTP_AES_GCM_128,
-};
-static const srtp_cipher_type_t rtc_gcm_256 = {
-        .alloc = rtc_gcm_alloc,
-        .dealloc = rtc_gcm_dealloc,
-        .init = rtc_gcm_init,
-        .set_aad = rtc_gcm_set_aad,
-        .encrypt = rtc_gcm_encrypt,
-        .decrypt = rtc_gcm_decrypt,
-        .set_iv = rtc_gcm_set_iv,
-        .get_tag = rtc_gcm_get_tag,
-        .description = "AES-256 GCM (lkworker, OpenSSL)",
-        .test_data = &rtc_gcm_256_kat,
-        .id = SRTP_AES_GCM_256,
-};
+#define RTC_GCM_TYPE(bits)                                                                         \
+	static const srtp_cipher_test_case_t rtc_gcm_##bits##_kat = {                              \
+	        .key_length_octets = SRTP_AES_GCM_##bits##_KEY_LEN_WSALT,                          \
+	        .key = rtc_gcm_##bits##_key,                                                       \
+	        .idx = rtc_gcm_iv,                                                                 \
+	        .plaintext_length_octets = 60,                                                     \
+	        .plaintext = rtc_gcm_pt,                                                           \
+	        .ciphertext_length_octets = 76,                                                    \
+	        .ciphertext = rtc_gcm_##bits##_ct,                                                 \
+	        .aad_length_octets = 20,                                                           \
+	        .aad = rtc_gcm_aad,                                                                \
+	        .tag_length_octets = 16,                                                           \
+	};                                                                                         \
+	static const srtp_cipher_type_t rtc_gcm_##bits = {                                         \
+	        .alloc = rtc_gcm_alloc,                                                            \
+	        .dealloc = rtc_gcm_dealloc,                                                        \
+	        .init = rtc_gcm_init,                                                              \
+	        .set_aad = rtc_gcm_set_aad,                                                        \
+	        .encrypt = rtc_gcm_encrypt,                                                        \
+	        .decrypt = rtc_gcm_decrypt,                                                        \
+	        .set_iv = rtc_gcm_set_iv,                                                          \
+	        .get_tag = rtc_gcm_get_tag,                                                        \
+	        .description = "AES-" #bits " GCM (lkworker, OpenSSL)",                            \
+	        .test_data = &rtc_gcm_##bits##_kat,                                                \
+	        .id = SRTP_AES_GCM_##bits,                                                         \
+	}
+RTC_GCM_TYPE(128);
+RTC_GCM_TYPE(256);
 
 /* ---- HMAC-SHA1 (RFC 2104; RFC 3711 §4.2.1), on common/hmac ---- */
 
