@@ -111,9 +111,10 @@ printf '%-44s %16s %16s\n' "Opus encode alone (complexity $(val audio_opus_compl
 printf '%-44s %16s %16s\n' "Opus encode at complexity 10, for comparison" "$(us opus_encode_complexity10_ns_per_frame)" "$(val opus_encode_complexity10_allocs_per_frame "$WORK/audio.txt")"
 printf '\ntargets: decode + resample <= 40 us per frame; encode <= 150 us per frame; 0 allocations\n'
 
-# Media: echo round trip and concurrent echo jobs (tests/bench/media.sh runs
+# Media: the direct one-way baseline, the echo round trip (the difference is
+# what an echo job adds) and concurrent echo jobs (tests/bench/media.sh runs
 # in a network namespace of its own; it needs root, and says so otherwise).
-echo "measuring media: echo round trip and concurrent echo jobs (about 2.5 min)..." >&2
+echo "measuring media: echo round trip and concurrent echo jobs (about 3 min)..." >&2
 if "$SRC/tests/bench/media.sh" "$B" >"$WORK/media.txt" 2>"$WORK/media.err"; then
 	printf '\n%-44s %16s\n' "media (rtc-node peers through lk-devserver)" "value"
 	while read -r k v; do printf '%-44s %16s\n' "$k" "$v"; done <"$WORK/media.txt"

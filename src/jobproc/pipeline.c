@@ -396,6 +396,14 @@ pipeline_pacer_init(struct pipeline_pacer *p, struct ev_loop *loop,
 	p->tick = tick;
 	p->arg = arg;
 	ev_timer_init(&p->timer, pipeline_pacer_cb, 0., 0.);
+	/*
+	 * When the loop wakes up late (the process was not scheduled), the
+	 * packets that arrived meanwhile and the missed ticks are pending
+	 * together. The lowest priority runs the ticks after the socket
+	 * callbacks, so a tick plays what has arrived instead of finding its
+	 * ring empty, which would add a frame of delay for good.
+	 */
+	ev_set_priority(&p->timer, EV_MINPRI);
 	p->timer.data = p;
 }
 

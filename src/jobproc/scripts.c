@@ -103,12 +103,21 @@ script_tone_stop(struct job *job)
  * speech (a frame above SCRIPT_ECHO_SPEECH_DBFS) takes the output once the
  * current one has been quiet for SCRIPT_ECHO_HOLD_MS; other tracks are not
  * heard. With one participant this plays back exactly what it sent,
- * delayed by the ring's prefill plus the network.
+ * delayed by the ring plus the network.
+ *
+ * The ring adds as little delay as the arrivals allow. It starts playing
+ * with the first frame, so a frame waits only for the next tick of the
+ * 20 ms pacer. Each late frame (an underrun) adds one frame of delay, and
+ * delay that has not been needed for SCRIPT_ECHO_TRIM_AFTER frames is
+ * taken away again by dropping one frame (see aud_ring_pop). A fixed
+ * prefill of 3 frames cost 40-60 ms on every echo instead, and 60 ms more
+ * after each underrun.
  */
 #define SCRIPT_ECHO_SPEECH_DBFS (-50.0)
 #define SCRIPT_ECHO_HOLD_MS 1000
 #define SCRIPT_ECHO_RING_FRAMES 50 /* 1 s */
-#define SCRIPT_ECHO_PREFILL 3 /* 60 ms against arrival jitter */
+#define SCRIPT_ECHO_PREFILL 1
+#define SCRIPT_ECHO_TRIM_AFTER 250 /* 5 s */
 
 struct script_echo {
 	struct tap tap;
@@ -140,7 +149,7 @@ script_echo_frame(const struct room_track *t, const int16_t *pcm, size_t n, void
 	}
 	if (loud)
 		e->speaker_loud_ms = lk_mono_ms();
-	aud_ring_push(e->ring, pcm);
+	aud_ring_push_at(e->ring, pcm, pipeline_mono_us());
 }
 
 static void
@@ -157,8 +166,8 @@ script_echo_fill(int16_t *pcm, size_t n, void *arg)
 {
 	struct script_echo *e = arg;
 
-	/* Silence while nothing is buffered (aud_ring_pop fills it). */
-	aud_ring_pop(e->ring, pcm);
+	/* Silence while nothing is buffered (aud_ring_pop_at fills it). */
+	aud_ring_pop_at(e->ring, pcm, pipeline_mono_us());
 }
 
 static int
@@ -174,6 +183,7 @@ script_echo_start(struct job *job, const char *args, char *err, size_t errlen)
 	ro.frame_samples = PIPELINE_FRAME_SAMPLES(media_script_rate(m));
 	ro.capacity = SCRIPT_ECHO_RING_FRAMES;
 	ro.prefill = SCRIPT_ECHO_PREFILL;
+	ro.trim_after = SCRIPT_ECHO_TRIM_AFTER;
 	ro.rate = media_script_rate(m);
 	e->ring = aud_ring_new(&ro, &rc);
 	if (!e->ring) {
@@ -211,7 +221,10 @@ script_echo_stop(struct job *job)
 	log_info("echo script stopped", "frames_in", log_fmt("%llu", (unsigned long long)st.pushed),
 	        "frames_out", log_fmt("%llu", (unsigned long long)st.popped), "underruns",
 	        log_fmt("%llu", (unsigned long long)st.underruns), "overflows",
-	        log_fmt("%llu", (unsigned long long)st.overflows), "speaker_switches",
+	        log_fmt("%llu", (unsigned long long)st.overflows), "trims",
+	        log_fmt("%llu", (unsigned long long)st.trims), "wait_ms",
+	        log_fmt("%.1f", st.wait_ms), "wait_max_ms", log_fmt("%.1f", st.wait_max_ms),
+	        "jitter_ms", log_fmt("%.1f", st.jitter_ms), "speaker_switches",
 	        log_fmt("%llu", (unsigned long long)e->switches));
 	aud_ring_free(e->ring);
 	free(e);

@@ -5,6 +5,13 @@
 #  - echo round trip, mouth to ear: an rtc-node participant publishes a
 #    60 ms 1 kHz burst every 800 ms to an `echo` job through lk-devserver
 #    and times each burst until it hears it back (median over 12 bursts)
+#  - the same bursts one way between two ordinary rtc-node participants
+#    (one node process joined twice, so one clock), mouth -> lk-devserver
+#    -> ear: the baseline. Capture, playout and one hop through the server
+#    are in both, so echo added = round-trip median - direct median is
+#    what the echo job and its second hop through the server add. The
+#    job's own share is also printed: the mean time a frame waited in its
+#    echo ring, from the job's last log line.
 #  - concurrent `echo` jobs with one live rtc-node speaker each, ramped
 #    1, 2, 4, 8, ... rooms. Each speaker talks (440 Hz) and listens to its
 #    agent. Per level over an 8 s window: the share of 10 ms frames each
@@ -14,9 +21,11 @@
 #    A level holds when every room's continuity is >= 98 % and every agent
 #    sends >= 48 packets/s. The ramp stops at the first level that does not
 #    hold, at MEDIA_BENCH_MAX_ROOMS (default 16), or when the time budget
-#    (MEDIA_BENCH_BUDGET_S, default 150 s) would be exceeded. At the end the
+#    (MEDIA_BENCH_BUDGET_S, default 165 s) would be exceeded. At the end the
 #    jobs are stopped and their own counters (echo frames in/out, underruns,
-#    from their last log lines) are summed.
+#    trims, from their last log lines) are summed.
+# MEDIA_BENCH_MAX_ROOMS=0 measures the latencies only; MEDIA_BENCH_BURSTS
+# (default 12) and MEDIA_BENCH_WARMUP (2) set the timed and untimed bursts.
 #   tests/bench/media.sh [BUILD_DIR]     (default: $LK_BUILDDIR, else ./build)
 if [ $# -ge 1 ] && [ -z "${LK_NETNS:-}" ]; then
 	LK_BUILDDIR=$(cd "$1" && pwd) || exit 1
@@ -28,8 +37,10 @@ need_rtc_node
 # Only "key value" lines on stdout.
 log() { printf '[%s] %s\n' "$TEST_NAME" "$*" >&2; }
 T_START=$(date +%s)
-BUDGET=${MEDIA_BENCH_BUDGET_S:-150}
+BUDGET=${MEDIA_BENCH_BUDGET_S:-165}
 MAX_ROOMS=${MEDIA_BENCH_MAX_ROOMS:-16}
+BURSTS=${MEDIA_BENCH_BURSTS:-12}
+WARMUP=${MEDIA_BENCH_WARMUP:-2}
 HZ=$(getconf CLK_TCK)
 say() { printf '%s\n' "$*" >&2; }
 kv() { printf '%s %s\n' "$1" "$2"; }
@@ -38,18 +49,42 @@ elapsed() { echo $(($(date +%s) - T_START)); }
 start_media_devserver --log-level warn
 start_supervisor --agent-name bench-echo --script-from-metadata --max-jobs 64 --num-idle 2 --log-level info
 
+# ---- baseline: one way between two ordinary participants ----
+say "measuring the direct one-way time..."
+peer direct rtt --url "$DS_URL" --room direct-room --identity direct --direct 1 --bursts "$BURSTS" --period 800 --warmup "$WARMUP"
+peer_wait direct "$PEER_PID" 90
+kv media_direct_median_ms "$(json_get "$WORK/direct.json" j.median_ms)"
+kv media_direct_min_ms "$(json_get "$WORK/direct.json" j.min_ms)"
+kv media_direct_max_ms "$(json_get "$WORK/direct.json" j.max_ms)"
+kv media_direct_missed "$(json_get "$WORK/direct.json" j.missed)"
+
 # ---- round trip through one echo job ----
 say "measuring the echo round trip..."
 dispatch_job rtt-room bench-echo '{"script":"echo"}'
 wait_until 20 "echo job RUNNING" ds_job_is "$JOB_ID" JS_RUNNING
-peer rtt rtt --url "$DS_URL" --room rtt-room --identity rtt --from "agent-$JOB_ID" --bursts 12 --period 800
+peer rtt rtt --url "$DS_URL" --room rtt-room --identity rtt --from "agent-$JOB_ID" --bursts "$BURSTS" --period 800 --warmup "$WARMUP"
 peer_wait rtt "$PEER_PID" 90
 kv media_rtt_median_ms "$(json_get "$WORK/rtt.json" j.median_ms)"
 kv media_rtt_min_ms "$(json_get "$WORK/rtt.json" j.min_ms)"
 kv media_rtt_max_ms "$(json_get "$WORK/rtt.json" j.max_ms)"
 kv media_rtt_missed "$(json_get "$WORK/rtt.json" j.missed)"
+kv media_echo_added_ms "$(node -e 'const [a, b] = process.argv.slice(1).map((f) => JSON.parse(require("fs").readFileSync(f, "utf8")).median_ms);
+	console.log(a === null || b === null ? "null" : a - b)' "$WORK/rtt.json" "$WORK/direct.json")"
 node_api delete-dispatch "$DISPATCH_ID" rtt-room >/dev/null
 wait_until 20 "rtt job ended" ds_job_is "$JOB_ID" JS_SUCCESS
+# The job's own share: mean time a frame waited in its echo ring (the wait
+# for the next 20 ms pacer tick included), from its last log line.
+job_stat() {
+	node -e '
+		let v = "null";
+		for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n")) {
+			if (!l.includes("\"echo script stopped\"") || !l.includes(process.argv[2])) continue;
+			v = JSON.parse(l)[process.argv[3]] ?? "null";
+		}
+		console.log(v);' "$WORK/supervisor.log" "$1" "$2"
+}
+kv media_echo_job_wait_ms "$(job_stat "\"job_id\":\"$JOB_ID\"" wait_ms)"
+kv media_echo_job_wait_max_ms "$(job_stat "\"job_id\":\"$JOB_ID\"" wait_max_ms)"
 
 # ---- ramp of concurrent echo jobs with a live speaker each ----
 # job_pids: pid of each running job process (supervisor /debug/jobs).
@@ -167,12 +202,16 @@ for d in ${DISPATCHES:-}; do node_api delete-dispatch "${d%%:*}" "${d#*:}" >/dev
 wait_jobs_ended() { [ "$(ds_count_status JS_RUNNING)" = 0 ]; }
 (wait_until 30 "jobs ended" wait_jobs_ended) >/dev/null 2>&1
 node -e '
-	const t = { jobs: 0, frames_in: 0, frames_out: 0, underruns: 0, overflows: 0 };
+	const t = { jobs: 0, frames_in: 0, frames_out: 0, underruns: 0, overflows: 0, trims: 0 };
+	let wait = 0;
 	for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n")) {
 		if (!l.includes("\"echo script stopped\"") || !l.includes("load-")) continue;
 		const j = JSON.parse(l);
 		t.jobs++;
-		for (const k of ["frames_in", "frames_out", "underruns", "overflows"]) t[k] += Number(j[k] ?? 0);
+		for (const k of ["frames_in", "frames_out", "underruns", "overflows", "trims"]) t[k] += Number(j[k] ?? 0);
+		wait += Number(j.wait_ms ?? 0);
 	}
-	for (const [k, v] of Object.entries(t)) console.log(`media_load_jobs_${k} ${v}`);' "$WORK/supervisor.log"
+	for (const [k, v] of Object.entries(t)) console.log(`media_load_jobs_${k} ${v}`);
+	// Mean over the jobs of the mean time a frame waited in the echo ring.
+	console.log(`media_load_jobs_wait_ms ${t.jobs ? (wait / t.jobs).toFixed(1) : "null"}`);' "$WORK/supervisor.log"
 kv media_bench_seconds "$(elapsed)"

@@ -593,6 +593,156 @@ START_TEST(test_ring_jitter)
 }
 END_TEST
 
+/* Pushes frame v (t_frame); v < 0 pushes nothing. */
+static void
+t_ring_push(struct aud_ring *r, int v)
+{
+	int16_t in[960];
+
+	if (v < 0)
+		return;
+	t_frame(in, 960, v);
+	aud_ring_push(r, in);
+}
+
+/* One pacer tick after frame v arrived (v < 0: nothing arrived): the
+ * pop's result, and the value of the frame played in *got (-1: silence). */
+static int
+t_ring_step(struct aud_ring *r, int v, int *got)
+{
+	int16_t out[960];
+	int rc;
+
+	t_ring_push(r, v);
+	rc = aud_ring_pop(r, out);
+	*got = rc == 0 ? out[0] / 10 : -1;
+	return rc;
+}
+
+START_TEST(test_ring_trim)
+{
+	struct aud_ring_opts o = {
+	        .frame_samples = 960, .capacity = 8, .prefill = 1, .trim_after = 4};
+	struct aud_ring *r = aud_ring_new(&o, NULL);
+	struct aud_ring_stats st;
+	int i, got, next = 0, v = 0;
+
+	ck_assert_ptr_nonnull(r);
+	/* Two frames of delay that no arrival needs: each pop leaves frames
+	 * waiting. Every 4 such pops one frame is dropped. */
+	t_ring_push(r, v++);
+	t_ring_push(r, v++);
+	for (i = 0; i < 20; i++) {
+		ck_assert_int_eq(t_ring_step(r, v++, &got), 0);
+		/* In order; a trim skips exactly one frame. */
+		ck_assert_msg(got == next || got == next + 1, "pop %d got frame %d, want %d", i,
+		        got, next);
+		next = got + 1;
+		if (i == 3) {
+			aud_ring_get_stats(r, &st);
+			ck_assert_uint_eq(st.trims, 1);
+			ck_assert_uint_eq(st.depth, 1);
+		}
+	}
+	/* Down to no spare frame: nothing more to take away. */
+	aud_ring_get_stats(r, &st);
+	ck_assert_uint_eq(st.trims, 2);
+	ck_assert_uint_eq(st.depth, 0);
+	ck_assert_uint_eq(st.underruns, 0);
+	ck_assert_uint_eq(st.popped, 20);
+	ck_assert_uint_eq(st.pushed, 22);
+	aud_ring_free(r);
+}
+END_TEST
+
+START_TEST(test_ring_trim_backs_off)
+{
+	struct aud_ring_opts o = {
+	        .frame_samples = 960, .capacity = 8, .prefill = 1, .trim_after = 4};
+	struct aud_ring *r = aud_ring_new(&o, NULL);
+	struct aud_ring_stats st;
+	int i, k, got, v = 0;
+
+	ck_assert_ptr_nonnull(r);
+	/* A late frame with no trim before it: trimming keeps its pace. */
+	ck_assert_int_eq(t_ring_step(r, v++, &got), 0);
+	ck_assert_int_eq(t_ring_step(r, -1, &got), LK_EAGAIN);
+	aud_ring_get_stats(r, &st);
+	ck_assert_uint_eq(st.underruns, 1);
+	ck_assert_uint_eq(st.trim_after, 4);
+	/* The late frame arrives: from now on one frame behind, trimmed
+	 * after 4 pops. */
+	t_ring_push(r, v++);
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(t_ring_step(r, v++, &got), 0);
+	aud_ring_get_stats(r, &st);
+	ck_assert_uint_eq(st.trims, 1);
+	ck_assert_uint_eq(st.depth, 0);
+	/* A late frame right after the trim: it was wrong, wait twice as long. */
+	ck_assert_int_eq(t_ring_step(r, -1, &got), LK_EAGAIN);
+	aud_ring_get_stats(r, &st);
+	ck_assert_uint_eq(st.trim_after, 8);
+	/* One behind again: 7 pops with a spare frame do not trim, 8 do. */
+	t_ring_push(r, v++);
+	for (i = 0; i < 7; i++)
+		ck_assert_int_eq(t_ring_step(r, v++, &got), 0);
+	aud_ring_get_stats(r, &st);
+	ck_assert_uint_eq(st.trims, 1);
+	ck_assert_int_eq(t_ring_step(r, v++, &got), 0);
+	aud_ring_get_stats(r, &st);
+	ck_assert_uint_eq(st.trims, 2);
+	/* A late frame long after a trim does not slow trimming down. */
+	for (i = 0; i < 8; i++)
+		ck_assert_int_eq(t_ring_step(r, v++, &got), 0);
+	ck_assert_int_eq(t_ring_step(r, -1, &got), LK_EAGAIN);
+	aud_ring_get_stats(r, &st);
+	ck_assert_uint_eq(st.trim_after, 8);
+	/* Backing off stops at AUD_RING_TRIM_MAX_FACTOR times the setting. */
+	for (i = 0; i < 5; i++) {
+		t_ring_push(r, v++);
+		aud_ring_get_stats(r, &st);
+		for (k = 0; k < (int)st.trim_after; k++)
+			ck_assert_int_eq(t_ring_step(r, v++, &got), 0);
+		ck_assert_int_eq(t_ring_step(r, -1, &got), LK_EAGAIN);
+	}
+	aud_ring_get_stats(r, &st);
+	ck_assert_uint_eq(st.trims, 7);
+	ck_assert_uint_eq(st.trim_after, 4 * AUD_RING_TRIM_MAX_FACTOR);
+	/* A new stream starts from the setting again. */
+	aud_ring_clear(r);
+	aud_ring_get_stats(r, &st);
+	ck_assert_uint_eq(st.trim_after, 4);
+	aud_ring_free(r);
+}
+END_TEST
+
+START_TEST(test_ring_wait)
+{
+	struct aud_ring_opts o = {.frame_samples = 480, .capacity = 4, .rate = 24000};
+	struct aud_ring *r = aud_ring_new(&o, NULL);
+	struct aud_ring_stats st;
+	int16_t f[480], out[480];
+
+	ck_assert_ptr_nonnull(r);
+	memset(f, 0, sizeof(f));
+	aud_ring_push_at(r, f, 1000000);
+	ck_assert_int_eq(aud_ring_pop_at(r, out, 1015000), 0);
+	aud_ring_push_at(r, f, 1020000);
+	ck_assert_int_eq(aud_ring_pop_at(r, out, 1025000), 0);
+	/* Frames without a time, or popped without one, do not count. */
+	aud_ring_push(r, f);
+	ck_assert_int_eq(aud_ring_pop_at(r, out, 1090000), 0);
+	aud_ring_push_at(r, f, 1100000);
+	ck_assert_int_eq(aud_ring_pop(r, out), 0);
+	aud_ring_get_stats(r, &st);
+	ck_assert_msg(st.wait_ms > 9.99 && st.wait_ms < 10.01, "wait %.3f ms", st.wait_ms);
+	ck_assert_msg(
+	        st.wait_max_ms > 14.99 && st.wait_max_ms < 15.01, "max %.3f ms", st.wait_max_ms);
+	ck_assert_uint_eq(st.popped, 4);
+	aud_ring_free(r);
+}
+END_TEST
+
 START_TEST(test_ring_bad_opts)
 {
 	struct aud_ring_opts o = {.frame_samples = 0, .capacity = 4};
@@ -609,6 +759,9 @@ START_TEST(test_ring_bad_opts)
 	ck_assert_ptr_null(aud_ring_new(&o, &err));
 	o.capacity = 4;
 	o.prefill = 5;
+	ck_assert_ptr_null(aud_ring_new(&o, &err));
+	o.prefill = 0;
+	o.trim_after = 1000001;
 	ck_assert_ptr_null(aud_ring_new(&o, &err));
 	ck_assert_ptr_null(aud_ring_new(NULL, &err));
 	ck_assert_int_eq(err, LK_EINVAL);
@@ -1195,6 +1348,9 @@ main(void)
 	tcase_add_test(tc, test_ring_fifo_and_overflow);
 	tcase_add_test(tc, test_ring_underrun_and_prefill);
 	tcase_add_test(tc, test_ring_jitter);
+	tcase_add_test(tc, test_ring_trim);
+	tcase_add_test(tc, test_ring_trim_backs_off);
+	tcase_add_test(tc, test_ring_wait);
 	tcase_add_test(tc, test_ring_bad_opts);
 	srunner_add_suite(sr, s);
 

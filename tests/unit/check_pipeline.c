@@ -1,7 +1,8 @@
 /*
  * check_pipeline: lk-jobproc's audio paths without sockets (Opus RTP of a
  * 440 Hz tone with 10% loss and reordering reaches the tap as 24 kHz
- * frames at 440 Hz; the out path writes continuous RTP; the 20 ms pacer;
+ * frames at 440 Hz; the out path writes continuous RTP; the 20 ms pacer
+ * (ticks after the arrivals that are due with them);
  * no allocation per frame after warm-up), the RTCP statistics and reports
  * (RFC 3550: loss, jitter, SR sender info, LSR/DLSR, compounds that parse
  * back) and media.c's offer/answer logic on a subscriber offer in the dev
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <ev.h>
@@ -347,6 +350,65 @@ START_TEST(test_pacer_ticks_and_stops)
 	ck_assert(!pipeline_pacer_active(&p));
 	ck_assert_uint_eq(p.ticks, 5);
 	ck_assert_int_eq(ev_run(loop, EVRUN_NOWAIT), 0);
+	ev_loop_destroy(loop);
+}
+END_TEST
+
+/* Who ran first, when an arrival and a tick were due together. */
+struct t_order {
+	char seq[8];
+	int n;
+	int fd;
+	ev_io io;
+};
+
+static void
+t_order_io(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct t_order *t = w->data;
+	char c;
+
+	ck_assert_int_eq(read(t->fd, &c, 1), 1);
+	ev_io_stop(loop, w);
+	if (t->n < 7)
+		t->seq[t->n++] = 'a';
+}
+
+static void
+t_order_tick(struct pipeline_pacer *p, void *arg)
+{
+	struct t_order *t = arg;
+
+	if (t->n < 7)
+		t->seq[t->n++] = 't';
+	pipeline_pacer_stop(p);
+}
+
+START_TEST(test_pacer_ticks_after_arrivals)
+{
+	struct ev_loop *loop = ev_loop_new(EVFLAG_AUTO);
+	struct timespec late = {0, 30 * 1000 * 1000};
+	struct pipeline_pacer p;
+	struct t_order t;
+	int fds[2];
+
+	memset(&t, 0, sizeof(t));
+	ck_assert_int_eq(pipe(fds), 0);
+	t.fd = fds[0];
+	ev_io_init(&t.io, t_order_io, fds[0], EV_READ);
+	t.io.data = &t;
+	ev_io_start(loop, &t.io);
+	pipeline_pacer_init(&p, loop, t_order_tick, &t);
+	pipeline_pacer_start(&p);
+	/* The process was not scheduled for 30 ms: a packet arrived and the
+	 * first tick fell due meanwhile. The tick must see the packet. */
+	ck_assert_int_eq(write(fds[1], "x", 1), 1);
+	nanosleep(&late, NULL);
+	ev_run(loop, EVRUN_ONCE);
+	ck_assert_str_eq(t.seq, "at");
+	ck_assert_int_eq(ev_run(loop, EVRUN_NOWAIT), 0);
+	close(fds[0]);
+	close(fds[1]);
 	ev_loop_destroy(loop);
 }
 END_TEST
@@ -1198,6 +1260,7 @@ pipeline_suite(void)
 	tcase_add_test(tp, test_in_rejects_bad_options);
 	tcase_add_test(tp, test_out_rtp_continuous);
 	tcase_add_test(tp, test_pacer_ticks_and_stops);
+	tcase_add_test(tp, test_pacer_ticks_after_arrivals);
 	tcase_add_test(tp, test_steady_state_allocates_nothing);
 	suite_add_tcase(s, tp);
 
