@@ -1,7 +1,11 @@
 #!/bin/bash
-# The `make run` demo: lk-devserver and lk-supervisor on loopback, a room
-# created with livekit-server-sdk (automatic dispatch), and the job shown
-# starting, running and ending. Everything it starts is stopped at the end.
+# The `make run` demo: lk-devserver and lk-supervisor (every job runs the
+# `record` script), a room created with livekit-server-sdk (automatic
+# dispatch), and a one-off `lk-jobproc --script tone` as the caller that
+# talks to the agent over WebRTC for a few seconds. The job is shown
+# starting, hearing and ending; then what the agent heard (frequency,
+# level) and where its WAV file is. Everything it starts is stopped at the
+# end.
 set -u
 BUILD=${1:-build}
 cd "$(dirname "$0")/.." || exit 1
@@ -25,11 +29,14 @@ say "starting lk-devserver on $URL (keys devkey:secret)"
 PIDS="$PIDS $!"
 for _ in $(seq 50); do curl -fs "http://127.0.0.1:$DS_PORT/" >/dev/null 2>&1 && break; sleep 0.1; done
 
-say "starting lk-supervisor --max-jobs 8 (logs below)"
+say "starting lk-supervisor --max-jobs 8 --script record (logs below)"
 # Like the Python worker in dev mode, the demo does not refuse jobs for CPU load
 # (the machine is often still busy from the build).
+# (Process substitution, so that $! is the supervisor itself and the cleanup
+# can stop it.)
 "$B/lk-supervisor" --url "$URL" --api-key devkey --api-secret secret --max-jobs 8 --num-idle 1 --load-threshold 1000 \
-	--http-addr "$HTTP_ADDR" --log-format console 2>&1 | sed -u 's/^/  supervisor | /' &
+	--script record --script-args "dir=$LOGDIR" \
+	--http-addr "$HTTP_ADDR" --log-format console > >(sed -u 's/^/  supervisor | /' | tee "$LOGDIR/supervisor.log") 2>&1 &
 PIDS="$PIDS $!"
 for _ in $(seq 100); do curl -fs "http://$HTTP_ADDR/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 echo "  health:  http://$HTTP_ADDR/health/ready  -> $(curl -s "http://$HTTP_ADDR/health/ready")"
@@ -41,8 +48,19 @@ LK_URL="http://127.0.0.1:$DS_PORT" node tests/integration/api.mjs create-room de
 sleep 2
 say "job running:"
 curl -s "http://$HTTP_ADDR/debug/jobs"; echo
+
+say "a caller joins: one-off lk-jobproc --script tone --freq 440 for 5 s"
+"$B/lk-jobproc" --script tone --freq 440 --url "$URL" --room demo --api-key devkey --api-secret secret \
+	--identity caller --duration 5s --log-format console >"$LOGDIR/caller.log" 2>&1 &
+CALLER=$!
+PIDS="$PIDS $CALLER"
+sleep 3
+say "while the caller talks:"
 LK_URL="http://127.0.0.1:$DS_PORT" node tests/integration/api.mjs list-participants demo
+curl -s "http://$HTTP_ADDR/debug/jobs"; echo
 curl -s "http://$HTTP_ADDR/metrics" | grep -E '^lk_jobs_(running|started_total)'
+wait "$CALLER"
+echo "  caller exited with $? (log: $LOGDIR/caller.log)"
 
 say "deleting room 'demo': the job gets JobTermination and ends"
 LK_URL="http://127.0.0.1:$DS_PORT" node tests/integration/api.mjs delete-room demo >/dev/null
@@ -50,4 +68,13 @@ sleep 2
 say "final job status recorded by the server:"
 curl -s "http://127.0.0.1:$DS_PORT/debug/jobs"; echo
 curl -s "http://$HTTP_ADDR/metrics" | grep -E '^lk_jobs_(running|succeeded_total|failed_total)'
-say "demo done (server log: $LOGDIR/devserver.log); stopping"
+say "what the agent heard:"
+heard=$(grep 'recording written' "$LOGDIR/supervisor.log" | grep 'identity=caller' | tail -n 1)
+if [ -n "$heard" ]; then
+	val() { printf '%s\n' "$heard" | sed -n "s/.* $1=\\([^ ]*\\).*/\\1/p"; }
+	echo "  the caller at $(val heard_hz) Hz, $(val level_dbfs) dBFS, $(val seconds) s"
+	echo "  WAV (24 kHz, 16-bit mono): $(val path)"
+else
+	echo "  nothing was recorded: see $LOGDIR/supervisor.log and $LOGDIR/caller.log"
+fi
+say "demo done (logs: $LOGDIR); stopping"

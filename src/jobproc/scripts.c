@@ -238,14 +238,22 @@ script_echo_stop(struct job *job)
  * participant's first audio track (a second track of the same participant
  * is not mixed in; when the first ends, the next one continues the file).
  * A write error (full disk, file-size limit) fails the job.
+ *
+ * What was heard is also summed up in the log when the file is closed: the
+ * dominant frequency and the level of the first SCRIPT_RECORD_HEARD_S
+ * seconds of sound (frames above SCRIPT_ECHO_SPEECH_DBFS), kept in a
+ * buffer made with the file, so frames still allocate nothing.
  */
 #define SCRIPT_RECORD_MAX_FILES 64
+#define SCRIPT_RECORD_HEARD_S 2
 
 struct script_rec_file {
 	char key[256]; /* participant identity (or sid when unknown) */
 	char track[MEDIA_ID_MAX]; /* the track written, "" when it ended */
 	char path[PATH_MAX + 512]; /* dir + "/" + room + "-" + identity + ".wav" */
 	struct aud_wav_writer *w;
+	int16_t *heard; /* the first sound, for the summary */
+	size_t heard_n, heard_cap;
 };
 
 struct script_record {
@@ -319,6 +327,8 @@ script_record_file(struct script_record *r, const struct room_track *t)
 		script_record_fail(r, f->path, rc);
 		return NULL;
 	}
+	f->heard_cap = (size_t)media_script_rate(job_media(r->job)) * SCRIPT_RECORD_HEARD_S;
+	f->heard = lk_xmalloc(f->heard_cap * sizeof(int16_t));
 	r->n++;
 	log_info("recording participant", "identity", key, "path", f->path);
 	return f;
@@ -343,6 +353,28 @@ script_record_frame(const struct room_track *t, const int16_t *pcm, size_t n, vo
 	rc = aud_wav_writer_write(f->w, pcm, n);
 	if (rc < 0)
 		script_record_fail(r, f->path, rc);
+	if (f->heard_cap - f->heard_n >= n &&
+	        aud_analyze_rms_dbfs(pcm, n) > SCRIPT_ECHO_SPEECH_DBFS) {
+		memcpy(f->heard + f->heard_n, pcm, n * sizeof(int16_t));
+		f->heard_n += n;
+	}
+}
+
+/* "heard_hz" and "level_dbfs" of a file's first sound, for its last log line. */
+static void
+script_record_summary(const struct script_rec_file *f, int rate, char *hz, size_t hzlen,
+        char *level, size_t levellen)
+{
+	double freq = 0;
+
+	snprintf(hz, hzlen, "none");
+	snprintf(level, levellen, "none");
+	if (f->heard_n == 0)
+		return;
+	/* 50 Hz up to just below Nyquist: voice and test tones alike. */
+	if (aud_analyze_peak(f->heard, f->heard_n, rate, 50, rate / 2.0 - 1, &freq) == 0)
+		snprintf(hz, hzlen, "%.1f", freq);
+	snprintf(level, levellen, "%.1f", aud_analyze_rms_dbfs(f->heard, f->heard_n));
 }
 
 static void
@@ -403,16 +435,20 @@ script_record_stop(struct job *job)
 	media_remove_tap(job_media(job), &r->tap);
 	for (int i = 0; i < r->n; i++) {
 		struct script_rec_file *f = &r->files[i];
+		int rate = media_script_rate(job_media(job));
 		uint64_t samples = aud_wav_writer_samples(f->w);
 		int rc = aud_wav_writer_finish(f->w);
+		char hz[32], level[32];
 
+		script_record_summary(f, rate, hz, sizeof(hz), level, sizeof(level));
 		if (rc < 0)
 			script_record_fail(r, f->path, rc);
 		else
-			log_info("recording written", "path", f->path, "seconds",
-			        log_fmt("%.2f",
-			                (double)samples / media_script_rate(job_media(job))));
+			log_info("recording written", "identity", f->key, "path", f->path,
+			        "seconds", log_fmt("%.2f", (double)samples / rate), "heard_hz", hz,
+			        "level_dbfs", level);
 		aud_wav_writer_free(f->w);
+		free(f->heard);
 	}
 	free(r);
 	job_set_script_data(job, NULL);

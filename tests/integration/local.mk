@@ -5,6 +5,7 @@ INTEGRATION_TESTS = \
 	tests/integration/supervisor_cli.sh \
 	tests/integration/systemd.sh \
 	tests/integration/oneoff.sh \
+	tests/integration/demo_run.sh \
 	tests/integration/dispatch.sh \
 	tests/integration/crash.sh \
 	tests/integration/hang.sh \
