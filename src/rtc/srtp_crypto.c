@@ -21,19 +21,58 @@
 #include "common/log.h"
 #include "rtc/srtp_crypto.h"
 
-/* ---- AES-ICM (RFC 3711 §4.1.1), also libsrtp's key derivation (§4.3.3) ---- */
+/* ---- what the cipher transforms share ---- */
 
-struct rtc_icm {
-	EVP_CIPHER_CTX *ctx; /* AES-CTR, keyed by init */
-	int key_size; /* AES key bytes: 16, 24 or 32 */
-	uint8_t salt[16]; /* session salt, low 16 bits zero: the counter offset */
-};
-
-/* One allocation holds libsrtp's handle and our state. */
-struct rtc_icm_cipher {
+/*
+ * One OpenSSL cipher context per libsrtp transform, made when libsrtp
+ * allocates the transform; one allocation holds libsrtp's handle and our
+ * state (the handle's state points back at it).
+ */
+struct rtc_evp {
 	srtp_cipher_t c;
-	struct rtc_icm st;
+	EVP_CIPHER_CTX *ctx;
+	int key_size; /* ICM: AES key bytes, 16, 24 or 32 */
+	uint8_t salt[16]; /* ICM: session salt, low 16 bits zero: the counter offset */
+	int tag_len; /* GCM: 8 or 16 */
+	srtp_cipher_direction_t dir; /* GCM: from the last set_iv */
 };
+
+static srtp_err_status_t
+rtc_evp_alloc(srtp_cipher_t **cp, const srtp_cipher_type_t *type, const EVP_CIPHER *evp,
+        int key_len, struct rtc_evp **out)
+{
+	struct rtc_evp *e = calloc(1, sizeof(*e));
+
+	if (e == NULL)
+		return srtp_err_status_alloc_fail;
+	e->ctx = EVP_CIPHER_CTX_new();
+	if (e->ctx == NULL || EVP_CipherInit_ex(e->ctx, evp, NULL, NULL, NULL, 1) != 1) {
+		EVP_CIPHER_CTX_free(e->ctx);
+		free(e);
+		return srtp_err_status_alloc_fail;
+	}
+	e->dir = srtp_direction_any;
+	e->c.type = type;
+	e->c.state = e;
+	e->c.key_len = key_len;
+	e->c.algorithm = (int)type->id;
+	*cp = &e->c;
+	*out = e;
+	return srtp_err_status_ok;
+}
+
+static srtp_err_status_t
+rtc_evp_dealloc(srtp_cipher_t *c)
+{
+	struct rtc_evp *e = (struct rtc_evp *)c;
+
+	EVP_CIPHER_CTX_free(e->ctx);
+	OPENSSL_cleanse(e, sizeof(*e));
+	free(e);
+	return srtp_err_status_ok;
+}
+
+/* ---- AES-ICM (RFC 3711 §4.1.1), also libsrtp's key derivation (§4.3.3) ---- */
 
 static const srtp_cipher_type_t rtc_icm_128, rtc_icm_192, rtc_icm_256;
 
@@ -42,7 +81,8 @@ rtc_icm_alloc(srtp_cipher_t **cp, int key_len, int tag_len)
 {
 	const srtp_cipher_type_t *type;
 	const EVP_CIPHER *evp;
-	struct rtc_icm_cipher *ic;
+	struct rtc_evp *e;
+	srtp_err_status_t st;
 
 	/* key_len counts the 14-byte salt after the key, as libsrtp's KDF does. */
 	switch (key_len) {
@@ -61,39 +101,17 @@ rtc_icm_alloc(srtp_cipher_t **cp, int key_len, int tag_len)
 	default:
 		return srtp_err_status_bad_param;
 	}
-	ic = calloc(1, sizeof(*ic));
-	if (ic == NULL)
-		return srtp_err_status_alloc_fail;
-	ic->st.ctx = EVP_CIPHER_CTX_new();
-	if (ic->st.ctx == NULL || EVP_EncryptInit_ex(ic->st.ctx, evp, NULL, NULL, NULL) != 1) {
-		EVP_CIPHER_CTX_free(ic->st.ctx);
-		free(ic);
-		return srtp_err_status_alloc_fail;
-	}
-	ic->st.key_size = key_len - SRTP_SALT_LEN;
-	ic->c.type = type;
-	ic->c.state = &ic->st;
-	ic->c.key_len = key_len;
-	ic->c.algorithm = (int)type->id;
-	*cp = &ic->c;
-	return srtp_err_status_ok;
-}
-
-static srtp_err_status_t
-rtc_icm_dealloc(srtp_cipher_t *c)
-{
-	struct rtc_icm_cipher *ic = (struct rtc_icm_cipher *)c;
-
-	EVP_CIPHER_CTX_free(ic->st.ctx);
-	OPENSSL_cleanse(ic, sizeof(*ic));
-	free(ic);
-	return srtp_err_status_ok;
+	(void)tag_len;
+	st = rtc_evp_alloc(cp, type, evp, key_len, &e);
+	if (st == srtp_err_status_ok)
+		e->key_size = key_len - SRTP_SALT_LEN;
+	return st;
 }
 
 static srtp_err_status_t
 rtc_icm_init(void *state, const uint8_t *key)
 {
-	struct rtc_icm *st = state;
+	struct rtc_evp *st = state;
 
 	memcpy(st->salt, key + st->key_size, SRTP_SALT_LEN);
 	st->salt[14] = 0;
@@ -107,7 +125,7 @@ rtc_icm_init(void *state, const uint8_t *key)
 static srtp_err_status_t
 rtc_icm_set_iv(void *state, uint8_t *iv, srtp_cipher_direction_t dir)
 {
-	struct rtc_icm *st = state;
+	struct rtc_evp *st = state;
 	uint8_t ctr[16];
 	int i;
 
@@ -122,7 +140,7 @@ rtc_icm_set_iv(void *state, uint8_t *iv, srtp_cipher_direction_t dir)
 static srtp_err_status_t
 rtc_icm_crypt(void *state, uint8_t *buf, unsigned int *len)
 {
-	struct rtc_icm *st = state;
+	struct rtc_evp *st = state;
 	int n = 0;
 
 	if (*len == 0)
@@ -181,7 +199,7 @@ static const uint8_t rtc_icm_256_ks[32] = {0x92, 0xbd, 0xd2, 0x8a, 0x93, 0xc3, 0
 	};                                                                                         \
 	static const srtp_cipher_type_t rtc_icm_##bits = {                                         \
 	        .alloc = rtc_icm_alloc,                                                            \
-	        .dealloc = rtc_icm_dealloc,                                                        \
+	        .dealloc = rtc_evp_dealloc,                                                        \
 	        .init = rtc_icm_init,                                                              \
 	        .encrypt = rtc_icm_crypt,                                                          \
 	        .decrypt = rtc_icm_crypt,                                                          \
@@ -196,17 +214,6 @@ RTC_ICM_TYPE(256);
 
 /* ---- AES-GCM (RFC 7714) ---- */
 
-struct rtc_gcm {
-	EVP_CIPHER_CTX *ctx; /* AES-GCM, 12-byte IV (OpenSSL's default) */
-	int tag_len; /* 8 or 16 */
-	srtp_cipher_direction_t dir; /* from the last set_iv */
-};
-
-struct rtc_gcm_cipher {
-	srtp_cipher_t c;
-	struct rtc_gcm st;
-};
-
 static const srtp_cipher_type_t rtc_gcm_128, rtc_gcm_256;
 
 static srtp_err_status_t
@@ -214,7 +221,8 @@ rtc_gcm_alloc(srtp_cipher_t **cp, int key_len, int tag_len)
 {
 	const srtp_cipher_type_t *type;
 	const EVP_CIPHER *evp;
-	struct rtc_gcm_cipher *gc;
+	struct rtc_evp *e;
+	srtp_err_status_t st;
 
 	/* key_len counts the 12-byte salt; libsrtp builds the IV from it itself (RFC 7714 §8.1). */
 	switch (key_len) {
@@ -232,41 +240,17 @@ rtc_gcm_alloc(srtp_cipher_t **cp, int key_len, int tag_len)
 	/* RFC 7714 §14.2 uses 16-octet tags; libsrtp also offers 8. */
 	if (tag_len != 8 && tag_len != 16)
 		return srtp_err_status_bad_param;
-	gc = calloc(1, sizeof(*gc));
-	if (gc == NULL)
-		return srtp_err_status_alloc_fail;
-	gc->st.ctx = EVP_CIPHER_CTX_new();
-	if (gc->st.ctx == NULL || EVP_CipherInit_ex(gc->st.ctx, evp, NULL, NULL, NULL, 1) != 1) {
-		EVP_CIPHER_CTX_free(gc->st.ctx);
-		free(gc);
-		return srtp_err_status_alloc_fail;
-	}
-	gc->st.tag_len = tag_len;
-	gc->st.dir = srtp_direction_any;
-	gc->c.type = type;
-	gc->c.state = &gc->st;
-	gc->c.key_len = key_len;
-	gc->c.algorithm = (int)type->id;
-	*cp = &gc->c;
-	return srtp_err_status_ok;
-}
-
-static srtp_err_status_t
-rtc_gcm_dealloc(srtp_cipher_t *c)
-{
-	struct rtc_gcm_cipher *gc = (struct rtc_gcm_cipher *)c;
-
-	EVP_CIPHER_CTX_free(gc->st.ctx);
-	OPENSSL_cleanse(gc, sizeof(*gc));
-	free(gc);
-	return srtp_err_status_ok;
+	st = rtc_evp_alloc(cp, type, evp, key_len, &e);
+	if (st == srtp_err_status_ok)
+		e->tag_len = tag_len;
+	return st;
 }
 
 /* Only the AES key is used here; the salt after it is libsrtp's business. */
 static srtp_err_status_t
 rtc_gcm_init(void *state, const uint8_t *key)
 {
-	struct rtc_gcm *st = state;
+	struct rtc_evp *st = state;
 
 	st->dir = srtp_direction_any;
 	if (EVP_CipherInit_ex(st->ctx, NULL, NULL, key, NULL, -1) != 1)
@@ -278,7 +262,7 @@ rtc_gcm_init(void *state, const uint8_t *key)
 static srtp_err_status_t
 rtc_gcm_set_iv(void *state, uint8_t *iv, srtp_cipher_direction_t dir)
 {
-	struct rtc_gcm *st = state;
+	struct rtc_evp *st = state;
 
 	if (dir != srtp_direction_encrypt && dir != srtp_direction_decrypt)
 		return srtp_err_status_bad_param;
@@ -292,7 +276,7 @@ rtc_gcm_set_iv(void *state, uint8_t *iv, srtp_cipher_direction_t dir)
 static srtp_err_status_t
 rtc_gcm_set_aad(void *state, const uint8_t *aad, uint32_t len)
 {
-	struct rtc_gcm *st = state;
+	struct rtc_evp *st = state;
 	int n = 0;
 
 	if (len == 0)
@@ -305,7 +289,7 @@ rtc_gcm_set_aad(void *state, const uint8_t *aad, uint32_t len)
 }
 
 static srtp_err_status_t
-rtc_gcm_update(struct rtc_gcm *st, uint8_t *buf, unsigned int len)
+rtc_gcm_update(struct rtc_evp *st, uint8_t *buf, unsigned int len)
 {
 	int n = 0;
 
@@ -322,7 +306,7 @@ rtc_gcm_update(struct rtc_gcm *st, uint8_t *buf, unsigned int len)
 static srtp_err_status_t
 rtc_gcm_encrypt(void *state, uint8_t *buf, unsigned int *len)
 {
-	struct rtc_gcm *st = state;
+	struct rtc_evp *st = state;
 
 	if (st->dir != srtp_direction_encrypt)
 		return srtp_err_status_bad_param;
@@ -332,7 +316,7 @@ rtc_gcm_encrypt(void *state, uint8_t *buf, unsigned int *len)
 static srtp_err_status_t
 rtc_gcm_get_tag(void *state, uint8_t *tag, uint32_t *len)
 {
-	struct rtc_gcm *st = state;
+	struct rtc_evp *st = state;
 	int n = 0;
 
 	if (st->dir != srtp_direction_encrypt)
@@ -352,7 +336,7 @@ rtc_gcm_get_tag(void *state, uint8_t *tag, uint32_t *len)
 static srtp_err_status_t
 rtc_gcm_decrypt(void *state, uint8_t *buf, unsigned int *len)
 {
-	struct rtc_gcm *st = state;
+	struct rtc_evp *st = state;
 	unsigned int n;
 	srtp_err_status_t rc;
 	int out = 0;
@@ -425,7 +409,7 @@ static const uint8_t rtc_gcm_256_ct[76] = {0x52, 0x2d, 0xc1, 0xf0, 0x99, 0x56, 0
 	};                                                                                         \
 	static const srtp_cipher_type_t rtc_gcm_##bits = {                                         \
 	        .alloc = rtc_gcm_alloc,                                                            \
-	        .dealloc = rtc_gcm_dealloc,                                                        \
+	        .dealloc = rtc_evp_dealloc,                                                        \
 	        .init = rtc_gcm_init,                                                              \
 	        .set_aad = rtc_gcm_set_aad,                                                        \
 	        .encrypt = rtc_gcm_encrypt,                                                        \
