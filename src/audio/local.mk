@@ -18,7 +18,7 @@ TESTS += tests/unit/check_audio tests/unit/check_audio_alloc
 tests_unit_check_audio_SOURCES = tests/unit/check_audio.c
 tests_unit_check_audio_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_audio_LDADD = $(AUDIO_LIBS) $(CHECK_LIBS)
-tests_unit_check_audio_alloc_SOURCES = tests/unit/check_audio_alloc.c tests/common/alloc_count.c tests/common/alloc_count.h
+tests_unit_check_audio_alloc_SOURCES = tests/unit/check_audio_alloc.c tests/common/alloc_count.c tests/common/alloc_count.h tests/common/alloc_wrap.h
 tests_unit_check_audio_alloc_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_audio_alloc_LDADD = $(AUDIO_LIBS) $(CHECK_LIBS)
 
@@ -31,6 +31,6 @@ tests_fuzz_replay_wav_LDADD = $(AUDIO_LIBS)
 # Per-frame CPU time and allocations of the media paths, built by `make
 # bench` (scripts/bench.sh), never by `make all` or `make check`.
 EXTRA_PROGRAMS += tests/bench/bench_audio
-tests_bench_bench_audio_SOURCES = tests/bench/bench_audio.c tests/common/alloc_count.c tests/common/alloc_count.h
+tests_bench_bench_audio_SOURCES = tests/bench/bench_audio.c tests/common/alloc_count.c tests/common/alloc_count.h tests/common/alloc_wrap.h
 tests_bench_bench_audio_LDADD = $(AUDIO_LIBS)
 CLEANFILES += tests/bench/bench_audio

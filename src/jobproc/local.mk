@@ -35,7 +35,7 @@ $(tests_unit_check_job_OBJECTS): $(PROTO_GEN_H)
 # on captured offers, all without sockets.
 check_PROGRAMS += tests/unit/check_pipeline
 TESTS += tests/unit/check_pipeline
-tests_unit_check_pipeline_SOURCES = tests/unit/check_pipeline.c tests/common/alloc_count.c tests/common/alloc_count.h
+tests_unit_check_pipeline_SOURCES = tests/unit/check_pipeline.c tests/common/alloc_count.c tests/common/alloc_count.h tests/common/alloc_wrap.h
 tests_unit_check_pipeline_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_pipeline_LDADD = $(JOBPROC_LIBS) $(CHECK_LIBS)
 $(tests_unit_check_pipeline_OBJECTS): $(PROTO_GEN_H)

@@ -28,6 +28,9 @@
 #include "jobproc/scripts.h"
 #include "jobproc/tap.h"
 
+/* A frame above this level is sound (speech, a tone), not silence or noise. */
+#define SCRIPT_SOUND_DBFS (-50.0)
+
 /* ---- noop: join, then wait for --duration, the room's end or a shutdown ---- */
 
 static int
@@ -100,7 +103,7 @@ script_tone_stop(struct job *job)
 
 /*
  * Echo follows one speaker, not a mix: the track that most recently sent
- * speech (a frame above SCRIPT_ECHO_SPEECH_DBFS) takes the output once the
+ * speech (a frame above SCRIPT_SOUND_DBFS) takes the output once the
  * current one has been quiet for SCRIPT_ECHO_HOLD_MS; other tracks are not
  * heard. With one participant this plays back exactly what it sent,
  * delayed by the ring plus the network.
@@ -113,7 +116,6 @@ script_tone_stop(struct job *job)
  * prefill of 3 frames cost 40-60 ms on every echo instead, and 60 ms more
  * after each underrun.
  */
-#define SCRIPT_ECHO_SPEECH_DBFS (-50.0)
 #define SCRIPT_ECHO_HOLD_MS 1000
 #define SCRIPT_ECHO_RING_FRAMES 50 /* 1 s */
 #define SCRIPT_ECHO_PREFILL 1
@@ -135,7 +137,7 @@ script_echo_frame(const struct room_track *t, const int16_t *pcm, size_t n, void
 
 	if (n != aud_ring_frame_samples(e->ring))
 		return;
-	loud = aud_analyze_rms_dbfs(pcm, n) > SCRIPT_ECHO_SPEECH_DBFS;
+	loud = aud_analyze_rms_dbfs(pcm, n) > SCRIPT_SOUND_DBFS;
 	if (strcmp(e->speaker, t->sid) != 0) {
 		int64_t now = lk_mono_ms();
 		if (!loud || (e->speaker[0] && now - e->speaker_loud_ms < SCRIPT_ECHO_HOLD_MS))
@@ -241,7 +243,7 @@ script_echo_stop(struct job *job)
  *
  * What was heard is also summed up in the log when the file is closed: the
  * dominant frequency and the level of the first SCRIPT_RECORD_HEARD_S
- * seconds of sound (frames above SCRIPT_ECHO_SPEECH_DBFS), kept in a
+ * seconds of sound (frames above SCRIPT_SOUND_DBFS), kept in a
  * buffer made with the file, so frames still allocate nothing.
  */
 #define SCRIPT_RECORD_MAX_FILES 64
@@ -353,8 +355,7 @@ script_record_frame(const struct room_track *t, const int16_t *pcm, size_t n, vo
 	rc = aud_wav_writer_write(f->w, pcm, n);
 	if (rc < 0)
 		script_record_fail(r, f->path, rc);
-	if (f->heard_cap - f->heard_n >= n &&
-	        aud_analyze_rms_dbfs(pcm, n) > SCRIPT_ECHO_SPEECH_DBFS) {
+	if (f->heard_cap - f->heard_n >= n && aud_analyze_rms_dbfs(pcm, n) > SCRIPT_SOUND_DBFS) {
 		memcpy(f->heard + f->heard_n, pcm, n * sizeof(int16_t));
 		f->heard_n += n;
 	}

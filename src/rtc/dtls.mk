@@ -22,7 +22,7 @@ tests_unit_check_dtls_LDADD = $(DTLS_LIBS) $(CHECK_LIBS)
 
 # check_srtp also counts allocations per packet.
 tests_unit_check_srtp_SOURCES = tests/unit/check_srtp.c tests/common/alloc_count.c \
-	tests/common/alloc_count.h
+	tests/common/alloc_count.h tests/common/alloc_wrap.h
 tests_unit_check_srtp_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_check_srtp_LDADD = $(DTLS_LIBS) $(CHECK_LIBS)
 

@@ -40,15 +40,6 @@
 #define AP_SITES 1024 /* distinct stacks kept; more are counted as untraced */
 #define AP_SKIP 2 /* ap_trace and the wrapper itself */
 
-/* glibc's own allocator entry points, exported for exactly this use. */
-void *__libc_malloc(size_t n);
-void *__libc_calloc(size_t n, size_t m);
-void *__libc_realloc(void *p, size_t n);
-void *__libc_memalign(size_t align, size_t n);
-void *__libc_valloc(size_t n);
-void *__libc_pvalloc(size_t n);
-void __libc_free(void *p);
-
 struct ap_site {
 	uint64_t hash; /* 0: free slot */
 	unsigned long count;
@@ -120,116 +111,18 @@ ap_trace(void)
 	__atomic_add_fetch(&ap_untraced, 1, __ATOMIC_RELAXED);
 }
 
+/* Allocations made by backtrace inside ap_trace are not the process's. */
 __attribute__((always_inline)) static inline void
-ap_count(void)
+alloc_wrap_hook(void)
 {
+	if (ap_in_trace)
+		return;
 	__atomic_add_fetch(&ap_allocs, 1, __ATOMIC_RELAXED);
-	if (__atomic_load_n(&ap_tracing, __ATOMIC_RELAXED) && !ap_in_trace)
+	if (__atomic_load_n(&ap_tracing, __ATOMIC_RELAXED))
 		ap_trace();
 }
 
-void *malloc(size_t n);
-void *calloc(size_t n, size_t m);
-void *realloc(void *p, size_t n);
-void *reallocarray(void *p, size_t n, size_t m);
-void free(void *p);
-void *memalign(size_t align, size_t n);
-void *aligned_alloc(size_t align, size_t n);
-int posix_memalign(void **out, size_t align, size_t n);
-void *valloc(size_t n);
-void *pvalloc(size_t n);
-
-void *
-malloc(size_t n)
-{
-	if (!ap_in_trace)
-		ap_count();
-	return __libc_malloc(n);
-}
-
-void *
-calloc(size_t n, size_t m)
-{
-	if (!ap_in_trace)
-		ap_count();
-	return __libc_calloc(n, m);
-}
-
-void *
-realloc(void *p, size_t n)
-{
-	if (!ap_in_trace)
-		ap_count();
-	return __libc_realloc(p, n);
-}
-
-void *
-reallocarray(void *p, size_t n, size_t m)
-{
-	size_t bytes;
-
-	if (!ap_in_trace)
-		ap_count();
-	if (__builtin_mul_overflow(n, m, &bytes)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	return __libc_realloc(p, bytes);
-}
-
-void
-free(void *p)
-{
-	__libc_free(p);
-}
-
-void *
-memalign(size_t align, size_t n)
-{
-	if (!ap_in_trace)
-		ap_count();
-	return __libc_memalign(align, n);
-}
-
-void *
-aligned_alloc(size_t align, size_t n)
-{
-	if (!ap_in_trace)
-		ap_count();
-	return __libc_memalign(align, n);
-}
-
-int
-posix_memalign(void **out, size_t align, size_t n)
-{
-	void *p;
-
-	if (!ap_in_trace)
-		ap_count();
-	if (align < sizeof(void *) || (align & (align - 1)) != 0)
-		return EINVAL;
-	p = __libc_memalign(align, n);
-	if (p == NULL)
-		return ENOMEM;
-	*out = p;
-	return 0;
-}
-
-void *
-valloc(size_t n)
-{
-	if (!ap_in_trace)
-		ap_count();
-	return __libc_valloc(n);
-}
-
-void *
-pvalloc(size_t n)
-{
-	if (!ap_in_trace)
-		ap_count();
-	return __libc_pvalloc(n);
-}
+#include "alloc_wrap.h"
 
 /* ---- the writer thread: system calls and stack buffers only ---- */
 

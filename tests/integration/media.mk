@@ -21,7 +21,7 @@ EXTRA_DIST += $(MEDIA_TESTS) tests/integration/netns.sh tests/integration/peer_l
 # program so that no libtool is needed; never sanitized (a sanitizer owns
 # malloc, and media_alloc.sh skips in such a build).
 check_PROGRAMS += tests/common/alloc_preload.so
-tests_common_alloc_preload_so_SOURCES = tests/common/alloc_preload.c
+tests_common_alloc_preload_so_SOURCES = tests/common/alloc_preload.c tests/common/alloc_wrap.h
 tests_common_alloc_preload_so_CFLAGS = -std=gnu11 -g -O2 $(WARN_CFLAGS) -fPIC
 tests_common_alloc_preload_so_LDFLAGS = -shared -fPIC
 tests_common_alloc_preload_so_LDADD = -lpthread
