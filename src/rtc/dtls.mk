@@ -32,3 +32,11 @@ TESTS += tests/fuzz/replay_dtls
 tests_fuzz_replay_dtls_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_dtls.c
 tests_fuzz_replay_dtls_LDADD = $(DTLS_LIBS)
 EXTRA_DIST += tests/fuzz/corpus/dtls
+
+# Fuzz: arbitrary SRTP/SRTCP packets into an association, and arbitrary
+# plaintext through protect and the peer's unprotect (all three profiles).
+check_PROGRAMS += tests/fuzz/replay_srtp
+TESTS += tests/fuzz/replay_srtp
+tests_fuzz_replay_srtp_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz_srtp.c
+tests_fuzz_replay_srtp_LDADD = $(DTLS_LIBS)
+EXTRA_DIST += tests/fuzz/corpus/srtp
